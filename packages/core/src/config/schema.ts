@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** A config block naming an implementation by `type`; the rest are that implementation's options. */
+export const ComponentBlockSchema = z.looseObject({ type: z.string().min(1) });
+export type ComponentBlock = z.infer<typeof ComponentBlockSchema>;
+
+export const TrainerOptionsSchema = z.strictObject({
+  epochs: z.number().int().positive().optional().describe('Epoch budget (default 10 unless `steps` is set).'),
+  steps: z.number().int().positive().optional().describe('Optimizer-step budget; overrides `epochs` when set.'),
+  batchSize: z.number().int().positive().default(32).describe('Examples per micro-batch.'),
+  valBatchSize: z.number().int().positive().optional().describe('Validation batch size (default: batchSize).'),
+  gradAccumulation: z.number().int().positive().default(1).describe('Micro-batches per optimizer step.'),
+  clipNorm: z.number().positive().optional().describe('Clip gradients to this global L2 norm.'),
+  maxBadSteps: z.number().int().nonnegative().default(5).describe('Stop after this many skipped NaN/Inf steps.'),
+  validateEvery: z.number().int().positive().default(1).describe('Validate every N epochs.'),
+  prefetch: z.boolean().default(true).describe('Assemble the next batch while the current one trains.'),
+  monitor: z.string().default('val/loss').describe('Metric that decides the best checkpoint.'),
+  mode: z.enum(['min', 'max']).optional().describe('Whether `monitor` improves downward or upward (inferred from its name).'),
+});
+export type TrainerOptions = z.infer<typeof TrainerOptionsSchema>;
+
+export const OutputOptionsSchema = z.strictObject({
+  dir: z.string().default('runs').describe('Folder that holds run directories.'),
+  name: z.string().optional().describe('Run directory name (default: <timestamp>-<model>).'),
+});
+
+export const KilnConfigSchema = z.strictObject({
+  name: z.string().optional().describe('Use-case name (model registry, run names).'),
+  extends: z.union([z.string(), z.array(z.string())]).optional().describe('Presets or files this config builds on.'),
+  plugins: z.array(z.string()).default([]).describe('Plugin packages or relative paths to load.'),
+  seed: z.number().int().default(42).describe('One seed for data order, initialization and augmentation.'),
+  backend: z.string().default('auto').describe('auto | wasm | cpu | tensorflow | tensorflow-gpu | a plugin backend name.'),
+  data: ComponentBlockSchema.optional().describe('Reader block.'),
+  sampler: ComponentBlockSchema.optional().describe('Sampler block (default: random).'),
+  model: ComponentBlockSchema.optional().describe('Model block.'),
+  loss: ComponentBlockSchema.optional().describe('Loss block.'),
+  optimizer: ComponentBlockSchema.optional().describe('Optimizer block; may hold a `schedule` block.'),
+  metrics: z.array(ComponentBlockSchema).default([]).describe('Metric blocks computed on validation.'),
+  callbacks: z.array(ComponentBlockSchema).default([]).describe('Callback blocks.'),
+  tracker: z.union([ComponentBlockSchema, z.literal(false)]).optional().describe('Tracker block, or false.'),
+  exporter: ComponentBlockSchema.optional().describe('Exporter block used by `kiln export`.'),
+  trainer: TrainerOptionsSchema.default(TrainerOptionsSchema.parse({})).describe('Loop settings.'),
+  output: OutputOptionsSchema.default(OutputOptionsSchema.parse({})).describe('Where runs are written.'),
+  tune: z.record(z.string(), z.unknown()).optional().describe('Tuning study (see the tuner plugins).'),
+});
+
+export type KilnConfig = z.infer<typeof KilnConfigSchema>;
+/** A config as written by a user, before defaults. */
+export type KilnConfigInput = z.input<typeof KilnConfigSchema>;
