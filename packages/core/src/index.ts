@@ -16,3 +16,5 @@ export * from './config/load';
 export { describeIssues } from './config/issues';
 export * from './kernel/kernel';
 export * from './kernel/bootstrap';
+export * from './kernel/schema-doc';
+export * from './kernel/backend';

@@ -24,7 +24,9 @@ export function mergeLayer(
     if (value === undefined) continue;
     const path = [...prefix, key];
     const existing = target[key];
-    if (isPlainObject(value) && isPlainObject(existing)) {
+    // A block that switches implementation drops the old one's options instead of merging them.
+    const switchesType = isPlainObject(value) && isPlainObject(existing) && 'type' in value && value.type !== existing.type;
+    if (isPlainObject(value) && isPlainObject(existing) && !switchesType) {
       mergeLayer(existing, value, originOf, origins, path);
       continue;
     }

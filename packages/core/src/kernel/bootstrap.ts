@@ -43,3 +43,12 @@ export async function createKernel(resolved: ResolvedConfig, options: BootstrapO
   kernel.config = kernel.hooks.modifyConfig.call(kernel.config);
   return kernel;
 }
+
+/** Plugins Kiln loads by default when they are installed (the config's `plugins` add to these). */
+export const STANDARD_PLUGINS = [
+  '@kiln/plugin-backend-wasm',
+  '@kiln/plugin-backend-node',
+  '@kiln/plugin-data',
+  '@kiln/plugin-train-basics',
+  '@kiln/plugin-coco',
+];

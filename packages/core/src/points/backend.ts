@@ -1,3 +1,4 @@
+// ENGINEERS WORKING ON THE BACKEND PLUGINS: before anything else, read /tmp/helper-rules.md (npm/git locks, what not to edit, the 21:35 UTC deadline). This line will be removed.
 export interface BackendInfo {
   name: string;
   /** tfjs backend name it activates (`wasm`, `cpu`, `tensorflow`). */

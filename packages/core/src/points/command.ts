@@ -1,4 +1,6 @@
 import type { Logger } from '../services/logger';
+import type { Kernel } from '../kernel/kernel';
+import type { ResolvedConfig } from '../config/load';
 
 export interface CommandOption {
   /** Commander-style flags: `--gt <file>`, `--json`, `-n, --trials <n>`. */
@@ -21,6 +23,10 @@ export interface CommandContext {
   /** Global flags (`--config`, `--set`, `--preset`, `--debug`). */
   globals: GlobalOptions;
   stdout: NodeJS.WritableStream;
+  /** The kernel of this invocation, with every plugin loaded. */
+  kernel: Kernel;
+  /** The resolved config (with origins) of this invocation. */
+  resolved: ResolvedConfig;
 }
 
 export interface GlobalOptions {

@@ -1,0 +1,9 @@
+import type { Command } from '@kiln/core';
+import { pluginsCommand } from './plugins';
+import { configCommand } from './config';
+import { infoCommand } from './info';
+
+/** Commands the CLI itself provides; plugins add theirs through `ctx.command`. */
+export function builtinCommands(): Command[] {
+  return [pluginsCommand, configCommand, infoCommand];
+}
