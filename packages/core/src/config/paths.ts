@@ -92,3 +92,17 @@ export function leafPaths(value: unknown, prefix: PathSegment[] = []): PathSegme
   }
   return [prefix];
 }
+
+/** Dotted-key view of a config, for trackers: `{ 'optimizer.lr': 0.01, 'model.widths': '[32,64]' }`. */
+export function flattenConfig(value: unknown): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  const walk = (node: unknown, prefix: string) => {
+    if (isPlainObject(node) && Object.keys(node).length) {
+      for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k);
+    } else if (prefix) {
+      out[prefix] = typeof node === 'number' || typeof node === 'boolean' || typeof node === 'string' ? node : JSON.stringify(node);
+    }
+  };
+  walk(value, '');
+  return out;
+}

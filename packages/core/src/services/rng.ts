@@ -56,8 +56,13 @@ export class SeededRng implements Rng {
     }
     return items;
   }
-  fork(label: string): Rng {
-    return new SeededRng(hashLabel(this.seed, label));
+  /** Generators forked from this one, by label; forking a label twice returns the same stream. */
+  readonly forks = new Map<string, SeededRng>();
+
+  fork(label: string): SeededRng {
+    let child = this.forks.get(label);
+    if (!child) this.forks.set(label, (child = new SeededRng(hashLabel(this.seed, label))));
+    return child;
   }
   getState(): number[] {
     const gen = this.gen as prand.RandomGenerator & { getState?: () => readonly number[] };

@@ -1,0 +1,250 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { ConfigError, UsageError } from '../errors';
+import { resolveConfig, type ResolvedConfig } from '../config/load';
+import { flattenConfig } from '../config/paths';
+import type { KilnConfig, KilnConfigInput } from '../config/schema';
+import { createKernel, STANDARD_PLUGINS } from '../kernel/bootstrap';
+import { activateBackend } from '../kernel/backend';
+import type { Kernel } from '../kernel/kernel';
+import { Tokens } from '../points';
+import type { BackendInfo } from '../points/backend';
+import type { Dataset } from '../points/data';
+import type { Tracker } from '../points/tracker';
+import type { Logger } from '../services/logger';
+import { KILN_VERSION } from '../version';
+import { writeFileAtomic } from './atomic';
+import { SeededMathRandom } from './seeded-random';
+import { inferMode, lastCheckpoint, Trainer, type FitResult } from './trainer';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Config file to read (else searched in cwd unless `config` is given). */
+  configPath?: string;
+  presets?: string[];
+  set?: string[];
+  logger?: Logger;
+  /** Plugins loaded when installed, before the config's own (default: the standard set). */
+  defaultPlugins?: string[];
+}
+
+export interface TrainOptions extends RunOptions {
+  /** `true`: continue the newest run in output.dir; a path: that run dir or checkpoint. */
+  resume?: boolean | string;
+}
+
+export interface TrainResult extends FitResult {
+  config: KilnConfig;
+  backend?: BackendInfo;
+  /** The monitored metric's best value and epoch. */
+  best?: { monitor: string; value: number; epoch: number };
+  checkpoints: { last?: string; best?: string };
+  runRecord: string;
+}
+
+/** Everything a run is made of, built from a resolved config. */
+export interface RunSetup {
+  kernel: Kernel;
+  config: KilnConfig;
+  resolved: ResolvedConfig;
+  backend?: BackendInfo;
+  train?: Dataset;
+  val?: Dataset;
+  trainer: Trainer;
+  mathRandom: SeededMathRandom;
+  tracker?: Tracker;
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+function newestRun(outputDir: string): string | undefined {
+  if (!fs.existsSync(outputDir)) return undefined;
+  return fs
+    .readdirSync(outputDir)
+    .map((d) => path.join(outputDir, d))
+    .filter((d) => lastCheckpoint(d))
+    .sort((a, b) => fs.statSync(lastCheckpoint(b)!).mtimeMs - fs.statSync(lastCheckpoint(a)!).mtimeMs)[0];
+}
+
+/** Builds kernel, backend, data, model, loss, optimizer, schedule, sampler, metrics, callbacks, tracker. */
+export async function setupRun(resolved: ResolvedConfig, options: RunOptions & { runDir: string; splits: ('train' | 'val')[] }): Promise<RunSetup> {
+  const kernel = await createKernel(resolved, { logger: options.logger, defaultPlugins: options.defaultPlugins ?? STANDARD_PLUGINS });
+  const config = kernel.config;
+  const backend = kernel.names(Tokens.Backend).length ? await activateBackend(kernel) : undefined;
+  const mathRandom = new SeededMathRandom(config.seed);
+  mathRandom.install();
+  try {
+    const reader = await kernel.build(Tokens.Reader, config.data, 'data');
+    const train = options.splits.includes('train') || !reader.splits.includes('val') ? await reader.load('train') : undefined;
+    const val = options.splits.includes('val') && reader.splits.includes('val') ? await reader.load('val') : undefined;
+    kernel.dataset = (train ?? val)!.info;
+    const model = await kernel.build(Tokens.Model, config.model, 'model');
+    const loss = await kernel.build(Tokens.Loss, config.loss, 'loss');
+    const { schedule: scheduleBlock, ...optimizerBlock } = (config.optimizer ?? {}) as { type: string; schedule?: { type: string }; lr?: number };
+    const optimizer = await kernel.build(Tokens.Optimizer, config.optimizer ? (optimizerBlock as { type: string }) : undefined, 'optimizer');
+    const schedule = scheduleBlock ? await kernel.build(Tokens.Schedule, scheduleBlock, 'optimizer.schedule') : undefined;
+    const samplerBlock = config.sampler ?? (kernel.has(Tokens.Sampler, 'random') ? { type: 'random' } : undefined);
+    const sampler = samplerBlock ? await kernel.build(Tokens.Sampler, samplerBlock, 'sampler') : undefined;
+    const metrics = [];
+    for (const [i, block] of config.metrics.entries()) metrics.push(await kernel.build(Tokens.Metric, block, `metrics.${i}`));
+    for (const [i, block] of config.callbacks.entries()) (await kernel.build(Tokens.Callback, block, `callbacks.${i}`)).apply(kernel.hooks);
+    const tracker = config.tracker ? await kernel.build(Tokens.Tracker, config.tracker, 'tracker') : undefined;
+    const trainer = new Trainer({
+      config,
+      hooks: kernel.hooks,
+      logger: kernel.logger,
+      model,
+      loss,
+      optimizer,
+      baseLr: optimizerBlock.lr ?? 1e-3,
+      schedule,
+      sampler,
+      metrics,
+      tracker,
+      train: train ?? val!,
+      val,
+      runDir: options.runDir,
+      mathRandom,
+      rngs: () => kernel.rng.forks,
+    });
+    return { kernel, config, resolved, backend, train, val, trainer, mathRandom, tracker };
+  } catch (error) {
+    mathRandom.uninstall();
+    throw error;
+  }
+}
+
+function resolveResume(resume: boolean | string, outputDir: string, cwd: string): { runDir: string; checkpoint: string } {
+  if (resume === true) {
+    const runDir = newestRun(outputDir);
+    if (!runDir) throw new UsageError(`--resume: no run with a checkpoint under ${outputDir}`, { where: '--resume', hint: 'train once first, or pass the run directory: --resume runs/<name>' });
+    return { runDir, checkpoint: lastCheckpoint(runDir)! };
+  }
+  const target = path.resolve(cwd, resume as string);
+  if (fs.existsSync(target) && fs.statSync(target).isFile()) return { runDir: path.dirname(path.dirname(target)), checkpoint: target };
+  const checkpoint = lastCheckpoint(target);
+  if (!checkpoint) throw new UsageError(`--resume: no checkpoints/last.safetensors in ${target}`, { where: '--resume', hint: 'pass a run directory written by kiln train, or a checkpoint file' });
+  return { runDir: target, checkpoint };
+}
+
+/** Trains from a resolved config; writes the run directory (config.json, checkpoints, run.json). */
+export async function trainResolved(resolved: ResolvedConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const outputDir = path.resolve(resolved.baseDir, resolved.config.output.dir);
+  const resume = options.resume ? resolveResume(options.resume, outputDir, cwd) : undefined;
+  const modelType = resolved.config.model?.type ?? 'model';
+  const runDir = resume?.runDir ?? path.join(outputDir, resolved.config.output.name ?? `${stamp(new Date())}-${modelType}`);
+  if (!resume && fs.existsSync(lastCheckpoint(runDir) ?? '\0')) {
+    throw new UsageError(`run directory ${runDir} already has checkpoints`, { where: 'output.name', hint: 'use --resume to continue it, or choose another output.name' });
+  }
+  fs.mkdirSync(runDir, { recursive: true });
+  const setup = await setupRun(resolved, { ...options, runDir, splits: ['train', 'val'] });
+  const { config, trainer, tracker, kernel } = setup;
+  const runRecord = path.join(runDir, 'run.json');
+  const startedAt = new Date().toISOString();
+  const monitor = config.trainer.monitor;
+  const mode = inferMode(monitor, config.trainer.mode);
+  const record = (status: string, extra: Record<string, unknown> = {}) =>
+    writeFileAtomic(
+      runRecord,
+      `${JSON.stringify({ kilnVersion: KILN_VERSION, status, startedAt, runDir, baseDir: resolved.baseDir, configFile: resolved.filepath, sources: resolved.sources, backend: setup.backend, ...extra }, null, 2)}\n`,
+    );
+  writeFileAtomic(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  record('RUNNING');
+  if (tracker) {
+    await tracker.startRun({ experiment: config.name, runName: path.basename(runDir), tags: { 'kiln.version': KILN_VERSION, 'kiln.backend': setup.backend?.name ?? 'unknown', 'kiln.host': os.hostname() } });
+    await tracker.logParams(flattenConfig(config));
+  }
+  try {
+    const fit = await trainer.fit({ resumeFrom: resume?.checkpoint });
+    let best: TrainResult['best'];
+    fit.history.forEach((logs, i) => {
+      const value = logs[monitor];
+      if (value === undefined || Number.isNaN(value)) return;
+      if (!best || (mode === 'max' ? value > best.value : value < best.value)) best = { monitor, value, epoch: i + 1 };
+    });
+    const checkpoints = {
+      last: lastCheckpoint(runDir),
+      best: fs.existsSync(path.join(runDir, 'checkpoints', 'best.safetensors')) ? path.join(runDir, 'checkpoints', 'best.safetensors') : undefined,
+    };
+    record('FINISHED', { endedAt: new Date().toISOString(), epochs: fit.epochsRun, steps: fit.stepsRun, logs: fit.logs, best, checkpoints, stopReason: fit.stopReason, skippedSteps: fit.skippedSteps });
+    if (tracker) {
+      await tracker.logArtifact(path.join(runDir, 'config.json'));
+      await tracker.logArtifact(runRecord);
+      await tracker.endRun('FINISHED');
+    }
+    return { ...fit, config, backend: setup.backend, best, checkpoints, runRecord };
+  } catch (error) {
+    record('FAILED', { endedAt: new Date().toISOString(), error: (error as Error).message });
+    if (tracker) await tracker.endRun('FAILED').catch(() => undefined);
+    throw error;
+  } finally {
+    setup.mathRandom.uninstall();
+    trainer.model.dispose();
+    trainer.optimizer.dispose();
+    kernel.container.unbindAll();
+  }
+}
+
+/** `await train({ extends: '@kiln/presets/tabular-classification', trainer: { epochs: 5 } })`. */
+export async function train(config?: KilnConfigInput, options: TrainOptions = {}): Promise<TrainResult> {
+  const resolved = await resolveConfig({
+    cwd: options.cwd,
+    configPath: options.configPath,
+    presets: options.presets,
+    set: options.set,
+    inline: config as Record<string, unknown> | undefined,
+    search: config === undefined,
+  });
+  return trainResolved(resolved, options);
+}
+
+export interface EvaluateOptions extends RunOptions {
+  /** Checkpoint file, or a run directory (its best, else last, checkpoint). */
+  checkpoint: string;
+}
+
+export interface EvaluateResult {
+  checkpoint: string;
+  logs: Record<string, number>;
+  size: number;
+}
+
+/** Validation metrics of a saved checkpoint; uses the run's saved config unless one is given. */
+export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  let checkpoint = path.resolve(cwd, options.checkpoint);
+  if (fs.existsSync(checkpoint) && fs.statSync(checkpoint).isDirectory()) {
+    const best = path.join(checkpoint, 'checkpoints', 'best.safetensors');
+    checkpoint = fs.existsSync(best) ? best : lastCheckpoint(checkpoint) ?? checkpoint;
+  }
+  if (!fs.existsSync(checkpoint) || !fs.statSync(checkpoint).isFile()) {
+    throw new UsageError(`checkpoint not found: ${options.checkpoint}`, { where: '--checkpoint', hint: 'pass a .safetensors file or a run directory written by kiln train' });
+  }
+  const runDir = path.dirname(path.dirname(checkpoint));
+  let resolved: ResolvedConfig;
+  if (options.configPath || options.presets?.length) {
+    resolved = await resolveConfig({ cwd, configPath: options.configPath, presets: options.presets, set: options.set });
+  } else {
+    const saved = path.join(runDir, 'config.json');
+    if (!fs.existsSync(saved)) throw new ConfigError(`no config.json beside the checkpoint (${saved})`, { where: '--checkpoint', hint: 'pass --config with the config the model was trained with' });
+    const recordFile = path.join(runDir, 'run.json');
+    const baseDir = fs.existsSync(recordFile) ? (JSON.parse(fs.readFileSync(recordFile, 'utf8')) as { baseDir?: string }).baseDir ?? cwd : cwd;
+    const config = JSON.parse(fs.readFileSync(saved, 'utf8')) as Record<string, unknown>;
+    delete config.extends;
+    resolved = await resolveConfig({ cwd: baseDir, inline: config, set: options.set, search: false });
+  }
+  const setup = await setupRun(resolved, { ...options, runDir, splits: ['val'] });
+  try {
+    setup.trainer.loadCheckpoint(checkpoint, true);
+    const logs = await setup.trainer.validate();
+    return { checkpoint, logs, size: setup.val?.size ?? 0 };
+  } finally {
+    setup.mathRandom.uninstall();
+    setup.trainer.model.dispose();
+    setup.trainer.optimizer.dispose();
+  }
+}
