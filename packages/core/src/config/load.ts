@@ -250,7 +250,7 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
 
   const parsed = KilnConfigSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) {
-    throw describeIssues(parsed.error.issues, '', (p) => origins.describe(p), 'config');
+    throw describeIssues(parsed.error.issues, '', (p) => origins.describe(p), 'config', (p) => (p === '' ? Object.keys(KilnConfigSchema.shape) : undefined));
   }
   return {
     config: parsed.data,

@@ -28,6 +28,7 @@ export function mergeLayer(
     const switchesType = isPlainObject(value) && isPlainObject(existing) && 'type' in value && value.type !== existing.type;
     if (isPlainObject(value) && isPlainObject(existing) && !switchesType) {
       mergeLayer(existing, value, originOf, origins, path);
+      origins.set(path, originOf(path));
       continue;
     }
     if (prefix.length === 0 && UNION_KEYS.has(key) && Array.isArray(value) && Array.isArray(existing)) {
@@ -42,5 +43,6 @@ export function mergeLayer(
     origins.clear(path);
     target[key] = clone(value);
     for (const leaf of leafPaths(value, path)) origins.set(leaf, originOf(leaf));
+    origins.set(path, originOf(path));
   }
 }

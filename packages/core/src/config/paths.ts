@@ -19,7 +19,8 @@ export function formatPath(segments: readonly PathSegment[]): string {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  // Any realm's Object.prototype (structuredClone and vm contexts make objects of another realm).
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 export function getPath(root: unknown, segments: readonly PathSegment[]): unknown {
