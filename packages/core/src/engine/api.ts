@@ -13,6 +13,7 @@ import type { BackendInfo } from '../points/backend';
 import type { Dataset } from '../points/data';
 import type { Tracker } from '../points/tracker';
 import type { Logger } from '../services/logger';
+import type { KilnPlugin } from '../plugin';
 import { KILN_VERSION } from '../version';
 import { writeFileAtomic } from './atomic';
 import { SeededMathRandom } from './seeded-random';
@@ -27,6 +28,8 @@ export interface RunOptions {
   logger?: Logger;
   /** Plugins loaded when installed, before the config's own (default: the standard set). */
   defaultPlugins?: string[];
+  /** Plugin objects to register in addition to those the config lists. */
+  plugins?: KilnPlugin[];
 }
 
 export interface TrainOptions extends RunOptions {
@@ -71,7 +74,7 @@ function newestRun(outputDir: string): string | undefined {
 
 /** Builds kernel, backend, data, model, loss, optimizer, schedule, sampler, metrics, callbacks, tracker. */
 export async function setupRun(resolved: ResolvedConfig, options: RunOptions & { runDir: string; splits: ('train' | 'val')[] }): Promise<RunSetup> {
-  const kernel = await createKernel(resolved, { logger: options.logger, defaultPlugins: options.defaultPlugins ?? STANDARD_PLUGINS });
+  const kernel = await createKernel(resolved, { logger: options.logger, defaultPlugins: options.defaultPlugins ?? STANDARD_PLUGINS, plugins: options.plugins });
   const config = kernel.config;
   const backend = kernel.names(Tokens.Backend).length ? await activateBackend(kernel) : undefined;
   const mathRandom = new SeededMathRandom(config.seed);

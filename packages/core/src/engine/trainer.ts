@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's CommonJS build registers no gradients; the union package registers all of them.
+import '@tensorflow/tfjs';
 import { TrainingError } from '../errors';
 import type { Hooks, Logs, RunEnd, StepInfo, TrainerHandle } from '../hooks';
 import type { Batch, Dataset } from '../points/data';

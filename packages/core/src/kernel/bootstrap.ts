@@ -3,11 +3,14 @@ import { createRequire } from 'node:module';
 import type { ResolvedConfig } from '../config/load';
 import type { Logger } from '../services/logger';
 import { Kernel } from './kernel';
+import type { KilnPlugin } from '../plugin';
 
 export interface BootstrapOptions {
   logger?: Logger;
   /** Plugins loaded before the config's own when they are installed (the CLI's standard set). */
   defaultPlugins?: string[];
+  /** Plugin objects registered before anything else (programmatic use and tests). */
+  plugins?: KilnPlugin[];
 }
 
 function installed(spec: string, fromDir: string): boolean {
@@ -30,6 +33,7 @@ export async function createKernel(resolved: ResolvedConfig, options: BootstrapO
     locate: (p) => resolved.origins.describe(p),
     baseDir: resolved.baseDir,
   });
+  for (const plugin of options.plugins ?? []) await kernel.use(plugin);
   const listed = resolved.config.plugins;
   for (const [i, spec] of listed.entries()) {
     const origin = resolved.origins.get(`plugins.${i}`);
