@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilter } from './conv2d-backprop-filter';
+import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop';
+import { unsortedSegmentSum } from './unsorted-segment-sum';
+import { cpuDelegate } from './cpu-delegate';
+import { backpropInputWithExplicitPadding, forwardWithExplicitPadding } from './explicit-padding';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Attrs = Parameters<KernelFunc>[0]['attrs'];
+
+/** Attrs arrive as a NamedAttrMap; each kernel reads the fields tfjs-core's op puts there. */
+function attrsAs<T>(attrs: Attrs): T {
+  return attrs as unknown as T;
+}
+
+/**
+ * Kernels tfjs-backend-wasm 4.22 lacks that training needs (tfjs issues #8474, #8082),
+ * composed from ops wasm runs natively. A kernel returns a Tensor built inside tf.tidy;
+ * the engine adopts it as the op's output (kernels run with the tape off).
+ */
+export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: string; kernelFunc: KernelFunc }> = [
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    gradientOf: 'conv2d (filter), Conv2D layers',
+    kernelFunc: ({ inputs, attrs }) =>
+      conv2dBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrsAs<Parameters<typeof conv2dBackpropFilter>[2]>(attrs)),
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    gradientOf: 'depthwiseConv2d (filter), DepthwiseConv2D/SeparableConv2D layers',
+    kernelFunc: ({ inputs, attrs }) =>
+      depthwiseBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrsAs<Parameters<typeof depthwiseBackpropFilter>[2]>(attrs)),
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    gradientOf: 'depthwiseConv2d (input)',
+    kernelFunc: ({ inputs, attrs }) =>
+      depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, attrsAs<Parameters<typeof depthwiseBackpropInput>[2]>(attrs)),
+  },
+  {
+    kernelName: 'UnsortedSegmentSum',
+    gradientOf: 'gather (embedding tables), unsortedSegmentSum',
+    kernelFunc: ({ inputs, attrs }) =>
+      unsortedSegmentSum(inputs.x as tf.Tensor, inputs.segmentIds as tf.Tensor, attrsAs<{ numSegments: number }>(attrs).numSegments),
+  },
+];
+
+/** wasm kernels that exist but give wrong results in tfjs-wasm 4.22; replaced by tfjs-backend-cpu's. */
+export const WASM_KERNELS_DELEGATED_TO_CPU = ['MaxPoolGrad', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'] as const;
+
+/** wasm kernels that crash on numeric/explicit padding; wrapped to pad first. */
+const PADDING_WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
+  ['Conv2D', forwardWithExplicitPadding],
+  ['FusedConv2D', forwardWithExplicitPadding],
+  ['DepthwiseConv2dNative', forwardWithExplicitPadding],
+  ['FusedDepthwiseConv2D', forwardWithExplicitPadding],
+  ['Conv2DBackpropInput', backpropInputWithExplicitPadding],
+];
+
+const FIXED = Symbol.for('kiln.wasm.fixedKernel');
+
+function replaceKernel(kernelName: string, backendName: string, make: (original: KernelFunc) => KernelFunc): boolean {
+  const existing = tf.getKernel(kernelName, backendName);
+  if (existing === undefined || (existing.kernelFunc as unknown as Record<symbol, boolean>)[FIXED]) return false;
+  const kernelFunc = make(existing.kernelFunc);
+  (kernelFunc as unknown as Record<symbol, boolean>)[FIXED] = true;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...existing, kernelFunc });
+  return true;
+}
+
+/**
+ * Adds the kernels wasm lacks (unless it already has them: a later tfjs-wasm that ships
+ * its own wins), and replaces or wraps the broken ones. Safe to call any number of
+ * times. Returns the kernel names it changed now.
+ */
+export function registerTrainingKernels(backendName = 'wasm'): string[] {
+  const changed: string[] = [];
+  for (const kernel of KILN_WASM_KERNELS) {
+    if (tf.getKernel(kernel.kernelName, backendName) !== undefined) continue;
+    tf.registerKernel({ kernelName: kernel.kernelName, backendName, kernelFunc: kernel.kernelFunc });
+    changed.push(kernel.kernelName);
+  }
+  for (const name of WASM_KERNELS_DELEGATED_TO_CPU) {
+    // tfjs-backend-cpu's ResizeBilinearGrad labels its output [B, W, H, C] (values are [B, H, W, C]).
+    const shape = name === 'ResizeBilinearGrad' ? (inputs: tf.NamedTensorInfoMap) => inputs.images.shape : undefined;
+    if (replaceKernel(name, backendName, () => cpuDelegate(name, shape))) changed.push(name);
+  }
+  for (const [name, wrap] of PADDING_WRAPPED) {
+    if (replaceKernel(name, backendName, wrap)) changed.push(name);
+  }
+  return changed;
+}

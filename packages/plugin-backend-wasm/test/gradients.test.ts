@@ -1,0 +1,239 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { compareGradients, randomValues } from './helpers';
+import { WasmBackend } from '../src/wasm-backend';
+
+const TOLERANCE = 1e-4;
+
+async function expectMatch(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Parameters<typeof compareGradients>[1]) {
+  const { error, reference } = await compareGradients(f, inputs);
+  // A zero gradient would match trivially; every case here has a non-zero one.
+  for (const g of reference) expect(Math.max(...Array.from(g, Math.abs))).toBeGreaterThan(0);
+  expect(error).toBeLessThan(TOLERANCE);
+}
+
+describe('wasm gradients match cpu (1e-4 relative)', () => {
+  const x = (shape: number[]) => ({ shape });
+
+  describe('conv2d (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
+    type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+    const cases: Array<[string, number[], number[], number | [number, number], Pad]> = [
+      ['3x3 stride 1 same', [2, 7, 6, 3], [3, 3, 3, 4], 1, 'same'],
+      ['3x3 stride 2 same, odd size', [2, 9, 7, 3], [3, 3, 3, 5], 2, 'same'],
+      ['3x3 stride 2 valid, leftover column', [1, 8, 9, 2], [3, 3, 2, 3], 2, 'valid'],
+      // tfjs sizes numeric-pad outputs from the filter height and stride height only, so keep those cases square.
+      ['3x3 stride 2 numeric pad 1', [2, 9, 8, 2], [3, 3, 2, 3], 2, 1],
+      ['5x3 strides [2,1] explicit pad', [2, 10, 6, 2], [5, 3, 2, 3], [2, 1], [[0, 0], [1, 2], [2, 0], [0, 0]]],
+      ['1x1 stride 1', [2, 5, 5, 4], [1, 1, 4, 6], 1, 'valid'],
+      ['7x7 stride 2 same (stem)', [1, 16, 16, 3], [7, 7, 3, 4], 2, 'same'],
+    ];
+    it.each(cases)('%s', async (_name, xs, fs, strides, pad) => {
+      await expectMatch((a, f) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, strides, pad), [x(xs), x(fs)]);
+    });
+
+    it('conv2d + bias + relu (fused path used by layers)', async () => {
+      await expectMatch(
+        (a, f, b) => tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad: 'same', activation: 'relu' }),
+        [x([2, 6, 6, 3]), x([3, 3, 3, 4]), x([4])],
+      );
+    });
+
+    it('conv2dTranspose (uses Conv2DBackpropInput forward, Conv2DBackpropFilter backward)', async () => {
+      await expectMatch((a, f) => tf.conv2dTranspose(a as tf.Tensor4D, f as tf.Tensor4D, [2, 8, 8, 3], 2, 'same'), [x([2, 4, 4, 5]), x([3, 3, 3, 5])]);
+    });
+  });
+
+  describe('depthwise conv2d (DepthwiseConv2dNativeBackpropFilter/Input)', () => {
+    const cases: Array<[string, number[], number[], number, 'same' | 'valid']> = [
+      ['3x3 stride 1 same', [2, 7, 6, 3], [3, 3, 3, 1], 1, 'same'],
+      ['3x3 stride 2 same', [2, 9, 8, 4], [3, 3, 4, 1], 2, 'same'],
+      ['3x3 stride 2 valid, multiplier 2', [1, 9, 7, 3], [3, 3, 3, 2], 2, 'valid'],
+      ['5x5 stride 1 valid, multiplier 3', [2, 8, 8, 2], [5, 5, 2, 3], 1, 'valid'],
+    ];
+    it.each(cases)('%s', async (_name, xs, fs, strides, pad) => {
+      await expectMatch((a, f) => tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, strides, pad), [x(xs), x(fs)]);
+    });
+
+    it('separableConv2d', async () => {
+      await expectMatch(
+        (a, d, p) => tf.separableConv2d(a as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 1, 'same'),
+        [x([2, 6, 6, 3]), x([3, 3, 3, 2]), x([1, 1, 6, 4])],
+      );
+    });
+  });
+
+  describe('gather / embeddings (UnsortedSegmentSum)', () => {
+    it('embedding lookup with repeated ids', async () => {
+      const ids = new Int32Array([3, 0, 3, 7, 1, 3, 9, 0]);
+      await expectMatch((table, i) => tf.gather(table, i), [x([10, 5]), { shape: [8], values: ids, dtype: 'int32' }]);
+    });
+
+    it('2-D ids (batch × sequence) into a table, as tfjs-layers Embedding does', async () => {
+      const ids = new Int32Array([1, 4, 4, 2, 0, 1]);
+      await expectMatch((table, i) => tf.gather(table, tf.reshape(i, [2, 3])), [x([6, 4]), { shape: [6], values: ids, dtype: 'int32' }]);
+    });
+
+    it('gather along axis 1', async () => {
+      const ids = new Int32Array([2, 0, 2]);
+      await expectMatch((a, i) => tf.gather(a, i, 1), [x([3, 4, 2]), { shape: [3], values: ids, dtype: 'int32' }]);
+    });
+
+    it('unsortedSegmentSum itself (and its gradient, a gather)', async () => {
+      const ids = new Int32Array([0, 2, 2, 1, 0]);
+      await expectMatch((a, i) => tf.unsortedSegmentSum(a, i as tf.Tensor1D, 4), [x([5, 3]), { shape: [5], values: ids, dtype: 'int32' }]);
+    });
+  });
+
+  describe('normalisation', () => {
+    it('batch norm with batch moments (training mode)', async () => {
+      await expectMatch(
+        (a, gamma, beta) => {
+          const { mean, variance } = tf.moments(a, [0, 1, 2]);
+          return tf.batchNorm(a, mean, variance, beta, gamma, 1e-3);
+        },
+        [x([4, 5, 5, 3]), x([3]), x([3])],
+      );
+    });
+
+    it('batch norm with moving statistics (inference mode)', async () => {
+      const variance = new Float32Array([0.5, 1.5, 2]);
+      await expectMatch((a, m, v, g, b) => tf.batchNorm(a, m, v, b, g, 1e-3), [x([2, 3, 3, 3]), x([3]), { shape: [3], values: variance, differentiable: false }, x([3]), x([3])]);
+    });
+
+    it('layer norm over the last axis', async () => {
+      await expectMatch(
+        (a, gamma, beta) => {
+          const { mean, variance } = tf.moments(a, -1, true);
+          return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta);
+        },
+        [x([3, 4, 8]), x([8]), x([8])],
+      );
+    });
+  });
+
+  describe('activations and losses', () => {
+    it('GELU (erf form)', async () => {
+      await expectMatch((a) => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.erf(tf.div(a, Math.SQRT2)))), [x([4, 16])]);
+    });
+
+    it('GELU (tanh approximation)', async () => {
+      await expectMatch(
+        (a) => tf.mul(tf.mul(a, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(a, tf.mul(0.044715, tf.pow(a, 3))))))),
+        [x([4, 16])],
+      );
+    });
+
+    it('softmax cross-entropy', async () => {
+      const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([2, 0, 4, 1], 'int32'), 5).dataSync() as Float32Array);
+      await expectMatch((logits, y) => tf.losses.softmaxCrossEntropy(y, logits), [x([4, 5]), { shape: [4, 5], values: labels, differentiable: false }]);
+    });
+
+    it('sparse cross-entropy via logSoftmax + gather-free one-hot', async () => {
+      await expectMatch((logits) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d([1, 3, 0], 'int32'), 6)))), [x([3, 6])]);
+    });
+
+    it('softmax, sigmoid cross-entropy, elu, leakyRelu, relu6, selu, prelu', async () => {
+      await expectMatch(
+        (a, alpha) =>
+          tf.addN([
+            tf.softmax(a),
+            tf.sigmoid(a),
+            tf.elu(a),
+            tf.leakyRelu(a, 0.1),
+            tf.relu6(tf.mul(a, 8)),
+            tf.selu(a),
+            tf.prelu(a, alpha),
+          ]),
+        [x([3, 7]), x([7])],
+      );
+    });
+  });
+
+  describe('pooling (MaxPoolGrad, AvgPoolGrad)', () => {
+    const cases: Array<[string, 'max' | 'avg', number, number, 'same' | 'valid']> = [
+      ['max 2x2 stride 2', 'max', 2, 2, 'valid'],
+      ['max 3x3 stride 2 same', 'max', 3, 2, 'same'],
+      ['avg 2x2 stride 2', 'avg', 2, 2, 'valid'],
+      ['avg 3x3 stride 1 same', 'avg', 3, 1, 'same'],
+    ];
+    it.each(cases)('%s', async (_name, kind, size, stride, pad) => {
+      const pool = kind === 'max' ? tf.maxPool : tf.avgPool;
+      await expectMatch((a) => pool(a as tf.Tensor4D, size, stride, pad), [x([2, 7, 7, 3])]);
+    });
+
+    it('global average pooling (mean over H, W)', async () => {
+      await expectMatch((a) => tf.mean(a, [1, 2]), [x([2, 5, 5, 4])]);
+    });
+  });
+
+  describe('resize (ResizeBilinearGrad, ResizeNearestNeighborGrad)', () => {
+    const cases: Array<[string, 'bilinear' | 'nearest', boolean, boolean]> = [
+      ['bilinear', 'bilinear', false, false],
+      ['bilinear align corners', 'bilinear', true, false],
+      ['bilinear half pixel', 'bilinear', false, true],
+      ['nearest', 'nearest', false, false],
+      ['nearest align corners', 'nearest', true, false],
+      ['nearest half pixel', 'nearest', false, true],
+    ];
+    it.each(cases)('%s', async (_name, kind, alignCorners, halfPixel) => {
+      const resize = kind === 'bilinear' ? tf.image.resizeBilinear : tf.image.resizeNearestNeighbor;
+      // Square input: tfjs-backend-cpu's ResizeBilinearGrad mislabels non-square shapes (H, W swapped).
+      await expectMatch((a) => resize(a as tf.Tensor4D, [9, 7], alignCorners, halfPixel), [x([2, 5, 5, 3])]);
+    });
+
+    it.each([['bilinear']])('%s on a non-square image: dx has the input shape and sums to Σdy', async (kind) => {
+      await new WasmBackend().activate();
+      const resize = kind === 'bilinear' ? tf.image.resizeBilinear : tf.image.resizeNearestNeighbor;
+      const images = tf.tensor4d(randomValues(2 * 4 * 6 * 3, 5), [2, 4, 6, 3]);
+      const dy = tf.tensor4d(randomValues(2 * 7 * 9 * 3, 6), [2, 7, 9, 3]);
+      // Each output pixel's interpolation weights sum to 1, so the gradient conserves Σdy.
+      const dx = tf.grad((a) => tf.sum(tf.mul(resize(a as tf.Tensor4D, [7, 9]), dy)))(images);
+      expect(dx.shape).toEqual([2, 4, 6, 3]);
+      expect(tf.sum(dx).dataSync()[0]).toBeCloseTo(tf.sum(dy).dataSync()[0], 3);
+      tf.dispose([images, dy, dx]);
+    });
+  });
+
+  describe('dense and attention building blocks', () => {
+    it('dense: matMul + bias + relu (fused)', async () => {
+      await expectMatch((a, w, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'relu' }), [x([5, 6]), x([6, 4]), x([4])]);
+    });
+
+    it('scaled dot-product attention with a causal mask', async () => {
+      const mask = new Float32Array(16).map((_, i) => (i % 4 > Math.floor(i / 4) ? -1e9 : 0));
+      await expectMatch(
+        (q, k, v, m) => {
+          const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(8)), m);
+          return tf.matMul(tf.softmax(scores), v);
+        },
+        [x([2, 4, 8]), x([2, 4, 8]), x([2, 4, 8]), { shape: [4, 4], values: mask, differentiable: false }],
+      );
+    });
+
+    it('multi-head split/merge: reshape + transpose + batched matMul', async () => {
+      await expectMatch(
+        (a, w) => {
+          const h = tf.transpose(tf.reshape(tf.matMul(tf.reshape(a, [6, 8]), w), [2, 3, 2, 4]), [0, 2, 1, 3]);
+          return tf.reshape(tf.transpose(tf.matMul(h, h, false, true), [0, 2, 1, 3]), [2, 3, 6]);
+        },
+        [x([2, 3, 8]), x([8, 8])],
+      );
+    });
+
+    it('dropout-style mask, concat, slice, pad, tile, clip, abs, square, mean', async () => {
+      const keep = randomValues(24, 3).map((v) => (v > 0 ? 2 : 0));
+      await expectMatch(
+        (a, k) => {
+          const y = tf.concat([tf.mul(a, k), tf.slice(a, [0, 1], [4, 3])], 1);
+          return tf.addN([tf.pad(tf.square(tf.clipByValue(y, -0.5, 0.5)), [[0, 0], [1, 0]]), tf.pad(tf.tile(tf.abs(tf.mean(y, 1, true)), [1, 9]), [[0, 0], [0, 1]])]);
+        },
+        [x([4, 6]), { shape: [4, 6], values: keep, differentiable: false }],
+      );
+    });
+  });
+
+  it('dilated conv2d gradients are rejected by tfjs-core on every backend (not a wasm gap)', async () => {
+    await expect(
+      compareGradients((a, f) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2), [x([1, 6, 6, 2]), x([3, 3, 2, 2])]),
+    ).rejects.toThrow(/dilation rates greater than 1/);
+  });
+});
