@@ -83,7 +83,7 @@ export function registerTrainingKernels(backendName = 'wasm'): string[] {
   }
   for (const name of WASM_KERNELS_DELEGATED_TO_CPU) {
     // tfjs-backend-cpu's ResizeBilinearGrad labels its output [B, W, H, C] (values are [B, H, W, C]).
-    const shape = name === 'ResizeBilinearGrad' ? (inputs: tf.NamedTensorInfoMap) => inputs.images.shape : undefined;
+    const shape = name === 'ResizeBilinearGrad' ? (inputs: tf.NamedTensorInfoMap) => (inputs.images as tf.TensorInfo).shape : undefined;
     if (replaceKernel(name, backendName, () => cpuDelegate(name, shape))) changed.push(name);
   }
   for (const [name, wrap] of PADDING_WRAPPED) {
