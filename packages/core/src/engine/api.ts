@@ -72,11 +72,26 @@ function newestRun(outputDir: string): string | undefined {
     .sort((a, b) => fs.statSync(lastCheckpoint(b)!).mtimeMs - fs.statSync(lastCheckpoint(a)!).mtimeMs)[0];
 }
 
+/** Every configured block's type and options, checked before any data is read or tensor made. */
+function validateBlocks(kernel: Kernel, config: KilnConfig): void {
+  const { schedule, ...optimizer } = (config.optimizer ?? {}) as { type: string; schedule?: { type: string } };
+  kernel.validate(Tokens.Reader, config.data, 'data');
+  kernel.validate(Tokens.Model, config.model, 'model');
+  kernel.validate(Tokens.Loss, config.loss, 'loss');
+  if (config.optimizer) kernel.validate(Tokens.Optimizer, optimizer, 'optimizer');
+  kernel.validate(Tokens.Schedule, schedule, 'optimizer.schedule');
+  kernel.validate(Tokens.Sampler, config.sampler, 'sampler');
+  config.metrics.forEach((b, i) => kernel.validate(Tokens.Metric, b, `metrics.${i}`));
+  config.callbacks.forEach((b, i) => kernel.validate(Tokens.Callback, b, `callbacks.${i}`));
+  if (config.tracker) kernel.validate(Tokens.Tracker, config.tracker, 'tracker');
+}
+
 /** Builds kernel, backend, data, model, loss, optimizer, schedule, sampler, metrics, callbacks, tracker. */
 export async function setupRun(resolved: ResolvedConfig, options: RunOptions & { runDir: string; splits: ('train' | 'val')[] }): Promise<RunSetup> {
   const kernel = await createKernel(resolved, { logger: options.logger, defaultPlugins: options.defaultPlugins ?? STANDARD_PLUGINS, plugins: options.plugins });
   const config = kernel.config;
   const backend = kernel.names(Tokens.Backend).length ? await activateBackend(kernel) : undefined;
+  validateBlocks(kernel, config);
   const mathRandom = new SeededMathRandom(config.seed);
   mathRandom.install();
   try {

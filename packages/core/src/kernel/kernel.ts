@@ -269,17 +269,33 @@ export class Kernel {
         hint: `${knownNamesHint(block.type, this.names(point))}; a plugin may be missing from 'plugins'`,
       });
     }
-    const { type: _type, ...rawOptions } = block;
-    let options: unknown = rawOptions;
-    if (registration.schema) {
-      const parsed = registration.schema.safeParse(rawOptions, { reportInput: true });
-      if (!parsed.success) {
-        throw describeIssues(parsed.error.issues, at, (p) => this.locate(p), `options for ${kind} '${block.type}'`, () => schemaKeys(registration.schema));
-      }
-      options = parsed.data;
-    }
+    const options = this.validateOptions(point, block, at);
     const factory = this.container.getNamed<AnyFactory>(point, block.type);
     return factory(options, this.componentContext(at));
+  }
+
+  /** Checks a block's type and options without building it (so a run fails before any work). */
+  validate(point: symbol, block: ComponentBlock | undefined, configPath: string): void {
+    if (!block) return;
+    const registration = this.registration(point, block.type);
+    if (!registration) {
+      throw new ConfigError(`unknown ${pointName(point)} type '${block.type}'`, {
+        where: this.locate(`${configPath}.type`),
+        hint: `${knownNamesHint(String(block.type), this.names(point))}; a plugin may be missing from 'plugins'`,
+      });
+    }
+    this.validateOptions(point, block, configPath);
+  }
+
+  private validateOptions(point: symbol, block: ComponentBlock, at: string): unknown {
+    const registration = this.registration(point, block.type)!;
+    const { type: _type, ...rawOptions } = block;
+    if (!registration.schema) return rawOptions;
+    const parsed = registration.schema.safeParse(rawOptions, { reportInput: true });
+    if (!parsed.success) {
+      throw describeIssues(parsed.error.issues, at, (p) => this.locate(p), `options for ${pointName(point)} '${block.type}'`, () => schemaKeys(registration.schema));
+    }
+    return parsed.data;
   }
 
   componentContext(at: string): ComponentContext {
