@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseMlflowYaml, toMlflowYaml } from './mlflow-yaml';
 import { DataError, UsageError } from '@kiln/core';
 import { appendWhole, copyTreeAtomic, createFileExclusive, writeFileAtomic } from './atomic-files';
 import {
@@ -71,15 +71,8 @@ export interface CreateRunOptions {
   tags?: Record<string, string>;
 }
 
-/** PyYAML's `safe_dump(default_flow_style=False, sort_keys=True)` look, which MLflow writes and reads. */
-function toYaml(data: Record<string, unknown>): string {
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(data).sort()) sorted[key] = data[key];
-  return stringifyYaml(sorted, { singleQuote: true, lineWidth: 0 });
-}
-
 function readYaml(file: string): Record<string, unknown> {
-  const parsed: unknown = parseYaml(fs.readFileSync(file, 'utf8'));
+  const parsed: unknown = parseMlflowYaml(fs.readFileSync(file, 'utf8'));
   if (typeof parsed !== 'object' || parsed === null) {
     throw new DataError('malformed MLflow meta.yaml', { where: file, hint: 'the file is empty or not a mapping; restore it or delete the folder' });
   }
@@ -159,7 +152,7 @@ export class MlflowFileStore {
       name,
     };
     // Exclusive create: when trials in several processes create one experiment, the first meta wins.
-    createFileExclusive(path.join(dir, 'meta.yaml'), toYaml(meta), dir);
+    createFileExclusive(path.join(dir, 'meta.yaml'), toMlflowYaml(meta), dir);
   }
 
   listExperiments(): ExperimentInfo[] {
@@ -253,7 +246,7 @@ export class MlflowFileStore {
       tags: [],
       user_id: info.userId,
     };
-    writeFileAtomic(path.join(info.dir, 'meta.yaml'), toYaml(meta), info.dir);
+    writeFileAtomic(path.join(info.dir, 'meta.yaml'), toMlflowYaml(meta), info.dir);
   }
 
   /** Finds a run in any experiment; a clear error when it does not exist. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseMlflowYaml, toMlflowYaml } from '../file-store/mlflow-yaml';
 import { DataError, UsageError } from '@kiln/core';
 import { createFileExclusive, writeFileAtomic } from '../file-store/atomic-files';
 import { validateAlias, validateKey, validateModelName } from '../validation';
@@ -27,12 +27,6 @@ export interface PromoteResult {
   previous?: number;
   /** The recorded metric value of `previous`. */
   previousValue?: number;
-}
-
-function toYaml(data: Record<string, unknown>): string {
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(data).sort()) sorted[key] = data[key];
-  return stringifyYaml(sorted, { singleQuote: true, lineWidth: 0 });
 }
 
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -88,15 +82,15 @@ export class MlflowModelRegistry {
 
   private touchModel(dir: string, name: string, now: number): void {
     const metaFile = path.join(dir, 'meta.yaml');
-    const existing = fs.existsSync(metaFile) ? (parseYaml(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown>) : undefined;
+    const existing = fs.existsSync(metaFile) ? (parseMlflowYaml(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown>) : undefined;
     const meta = {
       creation_timestamp: existing?.creation_timestamp ?? now,
       description: existing?.description ?? null,
       last_updated_timestamp: now,
       name,
     };
-    if (existing) writeFileAtomic(metaFile, toYaml(meta), dir);
-    else createFileExclusive(metaFile, toYaml(meta), dir);
+    if (existing) writeFileAtomic(metaFile, toMlflowYaml(meta), dir);
+    else createFileExclusive(metaFile, toMlflowYaml(meta), dir);
   }
 
   /** Creates the registered model if needed and a new version pointing at `source` (e.g. `runs:/<id>/model`). */
@@ -133,7 +127,7 @@ export class MlflowModelRegistry {
         user_id: null,
         version,
       };
-      writeFileAtomic(path.join(versionDir, 'meta.yaml'), toYaml(meta), versionDir);
+      writeFileAtomic(path.join(versionDir, 'meta.yaml'), toMlflowYaml(meta), versionDir);
       for (const [k, v] of Object.entries(tags)) this.writeVersionTag(versionDir, k, v);
       return this.getVersion(name, version);
     });
@@ -166,7 +160,7 @@ export class MlflowModelRegistry {
     if (!fs.existsSync(path.join(versionDir, 'meta.yaml'))) {
       throw new UsageError(`model '${name}' has no version ${version}`, { hint: `known versions: ${this.listVersionNumbers(name).join(', ') || 'none'}` });
     }
-    const meta = parseYaml(fs.readFileSync(path.join(versionDir, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
+    const meta = parseMlflowYaml(fs.readFileSync(path.join(versionDir, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
     const tags: Record<string, string> = {};
     const tagsDir = path.join(versionDir, 'tags');
     if (fs.existsSync(tagsDir)) for (const t of fs.readdirSync(tagsDir)) tags[t] = fs.readFileSync(path.join(tagsDir, t), 'utf8');
