@@ -142,6 +142,13 @@ async function loadFile(file: string, cwd: string): Promise<Layer> {
   };
 }
 
+function shippedPresets(): string[] {
+  const index = resolveModule('@kiln/presets', __filename);
+  if (!index) return [];
+  const dir = path.join(path.dirname(index), 'presets');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort() : [];
+}
+
 function resolveModule(spec: string, fromFile: string): string | undefined {
   for (const base of [fromFile, __filename]) {
     try {
@@ -162,11 +169,12 @@ async function loadExtends(spec: string, fromFile: string, cwd: string, where: s
     }
     return { ...(await loadFile(file, cwd)), file };
   }
-  const file = resolveModule(spec, fromFile);
+  // A bare name (`image-classification`) is one of Kiln's shipped presets unless a package of that name exists.
+  const file = resolveModule(spec, fromFile) ?? (/^[\w-]+$/.test(spec) ? resolveModule(`@kiln/presets/${spec}`, fromFile) : undefined);
   if (!file) {
     throw new ConfigError(`extends '${spec}': preset not found`, {
       where,
-      hint: spec.startsWith('@kiln/presets') ? 'run `kiln presets` to list the presets, or check the spelling' : `install the package that provides it (npm install ${spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/')})`,
+      hint: spec.startsWith('@kiln/presets') || /^[\w-]+$/.test(spec) ? `shipped presets: ${shippedPresets().join(', ')}` : `install the package that provides it (npm install ${spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/')})`,
     });
   }
   if (/\.(json|ya?ml)$/i.test(file)) return { ...(await loadFile(file, cwd)), file };
