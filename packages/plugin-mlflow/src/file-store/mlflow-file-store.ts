@@ -79,7 +79,7 @@ function readYaml(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function listFilesRecursive(dir: string, prefix = ''): string[] {
+export function listFilesRecursive(dir: string, prefix = ''): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseMlflowYaml, toMlflowYaml } from '../file-store/mlflow-yaml';
 import { DataError, UsageError } from '@kiln/core';
 import { createFileExclusive, writeFileAtomic } from '../file-store/atomic-files';
+import { listFilesRecursive } from '../file-store/mlflow-file-store';
 import { validateAlias, validateKey, validateModelName } from '../validation';
 
 export interface ModelVersionInfo {
@@ -163,7 +164,7 @@ export class MlflowModelRegistry {
     const meta = parseMlflowYaml(fs.readFileSync(path.join(versionDir, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
     const tags: Record<string, string> = {};
     const tagsDir = path.join(versionDir, 'tags');
-    if (fs.existsSync(tagsDir)) for (const t of fs.readdirSync(tagsDir)) tags[t] = fs.readFileSync(path.join(tagsDir, t), 'utf8');
+    for (const t of listFilesRecursive(tagsDir)) tags[t] = fs.readFileSync(path.join(tagsDir, t), 'utf8');
     const aliases = Object.entries(this.aliases(name)).filter(([, v]) => v === version).map(([a]) => a);
     return {
       name,
