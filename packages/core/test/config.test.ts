@@ -100,10 +100,10 @@ describe('composition', () => {
     const { config } = await resolveConfig({
       cwd: dir,
       search: false,
-      set: ['trainer.epochs=5', 'trainer.prefetch=false', 'name=exp-1', 'model={"type":"mlp","hiddenUnits":[3,2]}', 'metrics[0].type=accuracy'],
+      set: ['trainer.epochs=5', 'tracker=false', 'name=exp-1', 'model={"type":"mlp","hiddenUnits":[3,2]}', 'metrics[0].type=accuracy'],
     });
     expect(config.trainer.epochs).toBe(5);
-    expect(config.trainer.prefetch).toBe(false);
+    expect(config.tracker).toBe(false);
     expect(config.name).toBe('exp-1');
     expect(config.model).toEqual({ type: 'mlp', hiddenUnits: [3, 2] });
     expect(config.metrics).toEqual([{ type: 'accuracy' }]);

@@ -13,7 +13,6 @@ export const TrainerOptionsSchema = z.strictObject({
   clipNorm: z.number().positive().optional().describe('Clip gradients to this global L2 norm.'),
   maxBadSteps: z.number().int().nonnegative().default(5).describe('Stop after this many skipped NaN/Inf steps.'),
   validateEvery: z.number().int().positive().default(1).describe('Validate every N epochs.'),
-  prefetch: z.boolean().default(true).describe('Assemble the next batch while the current one trains.'),
   monitor: z.string().default('val/loss').describe('Metric that decides the best checkpoint.'),
   mode: z.enum(['min', 'max']).optional().describe('Whether `monitor` improves downward or upward (inferred from its name).'),
 });
