@@ -67,6 +67,23 @@ describe('kiln CLI', () => {
     expect(JSON.parse(out.stdout).config.seed).toBe(1234);
   });
 
+  it('kiln info selects wasm under auto, and names the install command for a missing backend', () => {
+    const dir = project({});
+    const info = kiln(dir, 'info', '--json');
+    expect(info.code).toBe(0);
+    const parsed = JSON.parse(info.stdout);
+    expect(parsed.backend.name).toBe('wasm');
+    expect(parsed.backend.simd).toBe(true);
+    expect(parsed.backends.find((b: { name: string }) => b.name === 'tensorflow').availability.ok).toBe(false);
+    const missing = kiln(dir, 'info', '--set', 'backend=tensorflow');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("backend 'tensorflow' is not available");
+    expect(missing.stderr).toContain('hint: install it with: npm install @tensorflow/tfjs-node');
+    const unknown = kiln(dir, 'info', '--set', 'backend=wsam');
+    expect(unknown.stderr).toContain("unknown backend 'wsam'");
+    expect(unknown.stderr).toContain("did you mean 'wasm'?");
+  });
+
   it('prints its version', () => {
     const out = kiln(project({}), '--version');
     expect(out.code).toBe(0);
