@@ -37,7 +37,7 @@ test('parallel trial processes never corrupt a run: whole metric lines, whole ta
     const tagFile = path.join(shared.dir, 'tags', 'last');
     let reads = 0;
     let running = true;
-    const all = Promise.all(outputs).finally(() => (running = false));
+    const all = Promise.allSettled(outputs).finally(() => (running = false));
     while (running) {
       if (fs.existsSync(tagFile)) {
         const value = fs.readFileSync(tagFile, 'utf8');
@@ -46,7 +46,10 @@ test('parallel trial processes never corrupt a run: whole metric lines, whole ta
       }
       await new Promise((r) => setImmediate(r));
     }
-    const runIds = await all;
+    const settled = await all;
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const runIds = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
     expect(reads).toBeGreaterThan(0);
 
     const experiments = Object.values(readExperiments(root)).map((e) => e.name).sort();
