@@ -37,6 +37,7 @@ export const MlflowTrackerOptionsSchema = z.strictObject({
   retryInitialDelayMs: z.number().int().min(1).default(250).describe('REST only: first backoff delay, doubled each retry'),
   retryMaxDelayMs: z.number().int().min(1).default(8000).describe('REST only: longest backoff delay'),
   batchSize: z.number().int().min(1).max(1000).default(200).describe('REST only: buffered metrics+params+tags that trigger a log-batch call'),
+  flushIntervalMs: z.number().int().min(0).default(5000).describe('REST only: longest time a logged value waits in the buffer before a send'),
   timeoutMs: z.number().int().min(1).default(10000).describe('REST only: per-request timeout'),
 });
 export type MlflowTrackerOptions = z.output<typeof MlflowTrackerOptionsSchema>;
@@ -54,6 +55,7 @@ export function createMlflowTracker(options: MlflowTrackerOptions, baseDir: stri
       spoolDir: path.resolve(baseDir, options.spoolDir),
       retry: { attempts: options.retryAttempts, initialDelayMs: options.retryInitialDelayMs, maxDelayMs: options.retryMaxDelayMs },
       batchSize: options.batchSize,
+      flushIntervalMs: options.flushIntervalMs,
       timeoutMs: options.timeoutMs,
     });
   }

@@ -66,6 +66,20 @@ test('logs params, full metric history, tags and artifacts in log-batch calls wi
   expect(server.requests.every((r) => r.auth === 'Bearer s3cret')).toBe(true);
 });
 
+test('a value waits in the buffer at most flushIntervalMs, even below batchSize', async () => {
+  const t = tracker({ batchSize: 1000, flushIntervalMs: 0 });
+  const { runId } = await t.startRun({});
+  await t.logMetrics({ acc: 0.25 }, 0, 1);
+  expect(server.runs.get(runId)!.metrics).toEqual([{ key: 'acc', value: 0.25, timestamp: 1, step: 0 }]);
+  const slow = tracker({ batchSize: 1000, flushIntervalMs: 60_000 });
+  const other = await slow.startRun({});
+  await slow.logMetrics({ acc: 0.5 }, 0, 1);
+  expect(server.runs.get(other.runId)!.metrics).toEqual([]);
+  await slow.endRun('FINISHED');
+  expect(server.runs.get(other.runId)!.metrics).toHaveLength(1);
+  await t.endRun('FINISHED');
+});
+
 test('uses basic auth from MLFLOW_TRACKING_USERNAME/PASSWORD, and a wrong one is a clear error', async () => {
   server.requiredAuth = `Basic ${Buffer.from('ada:pw').toString('base64')}`;
   const ok = tracker({ env: { MLFLOW_TRACKING_USERNAME: 'ada', MLFLOW_TRACKING_PASSWORD: 'pw' } });

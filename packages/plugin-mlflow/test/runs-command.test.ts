@@ -50,8 +50,12 @@ test('kiln runs lists runs sorted by a metric, filtered by experiment', async ()
   expect(order).toEqual(['b', 'c', 'a']);
   expect(all.split('\n')[1]).toContain(ids.b);
   expect(all.split('\n')[1].trim().endsWith('0.9')).toBe(true);
-  const asc = await run([], { store: 'mlruns', sort: 'train/loss', asc: true });
-  expect(asc.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['b', 'c', 'a']);
+  // Losses sort lowest first without being told: train/loss finals are a 0.3, b 0.1, c 0.2.
+  const losses = await run([], { store: 'mlruns', sort: 'train/loss' });
+  expect(losses.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['b', 'c', 'a']);
+  const worstFirst = await run([], { store: 'mlruns', sort: 'val/accuracy', order: 'asc' });
+  expect(worstFirst.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['a', 'c', 'b']);
+  await expect(run([], { store: 'mlruns', sort: 'x', order: 'up' })).rejects.toThrow(/--order must be/);
   const mnist = await run([], { store: 'mlruns', experiment: 'mnist' });
   expect(mnist.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]).sort()).toEqual(['a', 'b']);
   await expect(run([], { store: 'mlruns', experiment: 'nope' })).rejects.toThrow(/no experiment 'nope'/);

@@ -14,7 +14,12 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-/** Lines of `kiln runs`: one per run, sorted by a metric (best first for `--asc` false). */
+/** Losses and errors improve downward; everything else (accuracy, f1, mAP) upward. */
+export function metricImprovesDownward(metric: string): boolean {
+  return /loss|error|mse|mae|rmse|perplexity|(^|[^a-z])(err|wer|cer)([^a-z]|$)/i.test(metric);
+}
+
+/** Lines of `kiln runs`: one per run, sorted best first by a metric (`asc` for losses, inferred from the name when omitted). */
 export function listRunsText(store: MlflowFileStore, options: { experiment?: string; sort?: string; asc?: boolean }): string {
   const experiments = store.listExperiments();
   let experimentId: string | undefined;
@@ -28,6 +33,7 @@ export function listRunsText(store: MlflowFileStore, options: { experiment?: str
   const names = new Map(experiments.map((e) => [e.experimentId, e.name]));
   const runs = store.listRuns(experimentId);
   const sortKey = options.sort;
+  const ascending = options.asc ?? (sortKey !== undefined && metricImprovesDownward(sortKey));
   if (sortKey) {
     // Runs without the metric (or with NaN) go last whatever the direction.
     const score = (r: RunRecord) => r.metrics[sortKey];
@@ -35,7 +41,7 @@ export function listRunsText(store: MlflowFileStore, options: { experiment?: str
       const va = score(a), vb = score(b);
       const ma = va === undefined || Number.isNaN(va), mb = vb === undefined || Number.isNaN(vb);
       if (ma || mb) return ma === mb ? 0 : ma ? 1 : -1;
-      return options.asc ? va - vb : vb - va;
+      return ascending ? va - vb : vb - va;
     });
   } else {
     runs.sort((a, b) => b.info.startTime - a.info.startTime);
@@ -67,6 +73,11 @@ export function compareRunsText(store: MlflowFileStore, a: string, b: string): s
   return out;
 }
 
+function parseOrder(value: unknown): boolean {
+  if (value === 'asc' || value === 'desc') return value === 'asc';
+  throw new UsageError(`--order must be "asc" or "desc", got '${String(value)}'`, { where: '--order' });
+}
+
 export const runsCommand: Command = {
   name: 'runs',
   description: 'List the runs of an MLflow file store (mlruns/), or compare two runs.',
@@ -74,8 +85,8 @@ export const runsCommand: Command = {
   options: [
     { flags: '--store <dir>', description: 'the mlruns folder', default: 'mlruns' },
     { flags: '--experiment <name>', description: 'only runs of this experiment (name or id)' },
-    { flags: '--sort <metric>', description: 'sort by the final value of this metric, highest first' },
-    { flags: '--asc', description: 'with --sort: lowest first (losses)', default: false },
+    { flags: '--sort <metric>', description: 'sort best first by the final value of this metric (lowest first for names with loss/error/mse/…)' },
+    { flags: '--order <order>', description: 'with --sort: force "asc" or "desc"' },
     { flags: '--compare', description: 'compare the two runs given as arguments', default: false },
   ],
   async run(args: string[], options: Record<string, unknown>, context: CommandContext): Promise<number> {
@@ -89,7 +100,7 @@ export const runsCommand: Command = {
       listRunsText(store, {
         experiment: options.experiment === undefined ? undefined : String(options.experiment),
         sort: options.sort === undefined ? undefined : String(options.sort),
-        asc: Boolean(options.asc),
+        asc: options.order === undefined ? undefined : parseOrder(options.order),
       }),
     );
     return 0;

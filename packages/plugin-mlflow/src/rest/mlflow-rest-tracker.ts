@@ -25,6 +25,8 @@ export interface MlflowRestTrackerOptions {
   retry?: Partial<RetryOptions>;
   /** Buffered metrics+params+tags that trigger a send. */
   batchSize?: number;
+  /** Longest time logged entities wait in the buffer before a send, so a live view stays current. */
+  flushIntervalMs?: number;
   timeoutMs?: number;
   /** Environment the credentials are read from (MLFLOW_TRACKING_TOKEN, …); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
@@ -99,6 +101,7 @@ export class MlflowRestTracker implements Tracker {
   private nextAttemptAt = 0;
   private backoffMs: number;
   private stagedCount = 0;
+  private lastSendAt = Date.now();
   /** Set when endRun left entities in a spool file. */
   lastSpoolFile?: string;
 
@@ -300,9 +303,12 @@ export class MlflowRestTracker implements Tracker {
 
   /** Sends when enough is buffered, but never waits out a backoff: training goes on while the server is down. */
   private async maybeSend(force = false): Promise<void> {
-    if (!force && this.metrics.length + this.params.length + this.tags.length < this.batchSize && this.pending.length === 0) return;
+    const buffered = this.metrics.length + this.params.length + this.tags.length;
+    const due = buffered > 0 && Date.now() - this.lastSendAt >= (this.options.flushIntervalMs ?? 5000);
+    if (!force && !due && buffered < this.batchSize && this.pending.length === 0) return;
     if (Date.now() < this.nextAttemptAt) return;
     this.drainBuffers();
+    this.lastSendAt = Date.now();
     await this.serialized(() => this.sendPending(1));
   }
 
