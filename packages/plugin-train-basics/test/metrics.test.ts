@@ -26,7 +26,9 @@ const pred = [0, 1, 2, 2, 1, 0];
 /** Feeds the rows in two batches, so accumulation across updates is exercised. */
 function feed(metric: { update(p: tf.Tensor, t: tf.Tensor): unknown }, rows = scores, labels = truth): void {
   for (const [from, to] of [[0, 4], [4, rows.length]]) {
-    tf.tidy(() => metric.update(tf.tensor2d(rows.slice(from, to)), tf.tensor1d(labels.slice(from, to), 'int32')));
+    tf.tidy(() => {
+      metric.update(tf.tensor2d(rows.slice(from, to)), tf.tensor1d(labels.slice(from, to), 'int32'));
+    });
   }
 }
 
