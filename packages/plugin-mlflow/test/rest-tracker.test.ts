@@ -162,6 +162,13 @@ test('a server-side 400 INVALID_PARAMETER_VALUE surfaces as a KilnError with the
   expect((error as MlflowApiError).errorCode).toBe('INVALID_PARAMETER_VALUE');
   expect((error as MlflowApiError).status).toBe(400);
   expect(server.runs.get(runId)!.params.get('depth')).toBe('3');
+  // At endRun a rejected batch is reported, and the final status after it still arrives.
+  const third = tracker({ batchSize: 1000 });
+  await third.resumeRun(runId);
+  await third.logParams({ depth: 7 });
+  await expect(third.endRun('FINISHED')).rejects.toMatchObject({ errorCode: 'INVALID_PARAMETER_VALUE' });
+  expect(server.runs.get(runId)!.status).toBe('FINISHED');
+  expect(third.activeRunId).toBeUndefined();
 });
 
 test('bad input is rejected before it is sent: long param, bad name, changed param', async () => {

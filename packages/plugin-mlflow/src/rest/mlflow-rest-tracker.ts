@@ -335,10 +335,11 @@ export class MlflowRestTracker implements Tracker {
    * unavailable for `attempts` tries (the rest stay queued). A rejected request (4xx) is dropped
    * from the queue and thrown.
    */
-  private async sendPending(attempts: number): Promise<void> {
+  private async sendPending(attempts: number, keepGoing = false): Promise<void> {
     const run = this.run;
     if (!run) return;
     let delay = this.backoffMs;
+    let rejected: unknown;
     for (let attempt = 1; this.pending.length > 0; ) {
       try {
         await this.sendOperation(run, this.pending[0]);
@@ -352,7 +353,9 @@ export class MlflowRestTracker implements Tracker {
       } catch (error) {
         if (!(error instanceof MlflowUnavailableError)) {
           this.pending.shift();
-          throw error;
+          if (!keepGoing) throw error;
+          rejected ??= error;
+          continue;
         }
         if (this.offlineSince === undefined) {
           this.offlineSince = Date.now();
@@ -360,12 +363,13 @@ export class MlflowRestTracker implements Tracker {
         }
         this.backoffMs = Math.min(delay * 2, this.retry.maxDelayMs);
         this.nextAttemptAt = Date.now() + delay;
-        if (attempt >= attempts) return;
+        if (attempt >= attempts) break;
         attempt++;
         await sleep(delay);
         delay = this.backoffMs;
       }
     }
+    if (rejected !== undefined) throw rejected;
   }
 
   /** Sends everything buffered, retrying with backoff; what the server still refuses to take stays queued. */
@@ -385,11 +389,14 @@ export class MlflowRestTracker implements Tracker {
     this.drainBuffers();
     this.pending.push({ kind: 'update', status, endTime: Date.now() });
     this.nextAttemptAt = 0;
-    await this.serialized(() => this.sendPending(this.retry.attempts));
+    // A rejected batch must not keep the final status (or later batches) from being sent.
+    let rejected: unknown;
+    await this.serialized(() => this.sendPending(this.retry.attempts, true)).catch((error: unknown) => (rejected = error));
     if (this.pending.length > 0) this.lastSpoolFile = this.spool(run);
     else fs.rmSync(path.join(this.spoolRoot(), run.runId), { recursive: true, force: true });
     this.pending = [];
     this.run = this.parents.pop();
+    if (rejected !== undefined) throw rejected;
   }
 
   private spool(run: { runId: string; experimentId: string; artifactRoot: string }): string {
