@@ -195,8 +195,9 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number): Rle
     }
   }
   const n = m;
-  const bx: number[] = [];
-  const by: number[] = [];
+  // boundary points where the walk changes column, downsampled back to pixel coordinates
+  const a = new Uint32Array(n + 1);
+  let na = 0;
   for (let j = 1; j < n; j++) {
     if (u[j] === u[j - 1]) continue;
     let xd = u[j]! < u[j - 1]! ? u[j]! : u[j]! - 1;
@@ -207,29 +208,28 @@ export function rleFromPolygon(xy: ArrayLike<number>, h: number, w: number): Rle
     if (yd < 0) yd = 0;
     else if (yd > h) yd = h;
     yd = Math.ceil(yd);
-    bx.push(Math.trunc(xd));
-    by.push(Math.trunc(yd));
+    a[na++] = Math.trunc(xd) * h + Math.trunc(yd);
   }
-  const a = new Uint32Array(bx.length + 1);
-  for (let j = 0; j < bx.length; j++) a[j] = bx[j]! * h + by[j]!;
-  a[bx.length] = h * w;
-  a.sort();
+  a[na++] = h * w;
+  const sorted = a.subarray(0, na).sort();
   let p = 0;
-  for (let j = 0; j < a.length; j++) {
-    const t = a[j]!;
-    a[j] = t - p;
+  for (let j = 0; j < na; j++) {
+    const t = sorted[j]!;
+    sorted[j] = t - p;
     p = t;
   }
-  const b: number[] = [a[0]!];
+  const b = new Uint32Array(na);
+  let nb = 0;
+  b[nb++] = sorted[0]!;
   let j = 1;
-  while (j < a.length) {
-    if (a[j]! > 0) b.push(a[j++]!);
+  while (j < na) {
+    if (sorted[j]! > 0) b[nb++] = sorted[j++]!;
     else {
       j++;
-      if (j < a.length) b[b.length - 1] += a[j++]!;
+      if (j < na) b[nb - 1] += sorted[j++]!;
     }
   }
-  return { h, w, counts: Uint32Array.from(b) };
+  return { h, w, counts: b.slice(0, nb) };
 }
 
 /** A box rasterized as the polygon of its four corners (maskApi.c rleFrBbox). */
