@@ -58,8 +58,8 @@ describe('checkpoint', () => {
     await hooks.beforeRun.promise(runInfo(trainer));
     const losses = [0.9, 0.7, 0.8, 0.6];
     for (const [epoch, loss] of losses.entries()) await hooks.afterEpoch.promise(epochEnd(trainer, epoch, { 'val/loss': loss }));
-    const last = path.join(dir, 'checkpoints', 'last');
-    const best = path.join(dir, 'checkpoints', 'best');
+    const last = path.join(dir, 'checkpoints', 'last.safetensors');
+    const best = path.join(dir, 'checkpoints', 'best.safetensors');
     // Order of saves: last, best (0.9), last, best (0.7), last, last, best (0.6).
     expect(trainer.saved).toEqual([last, best, last, best, last, last, best]);
     expect(cb.bestValue).toBe(0.6);
@@ -71,7 +71,7 @@ describe('checkpoint', () => {
     const hooks = new Hooks();
     new CheckpointCallback(CheckpointOptions.parse({ monitor: 'val/accuracy', saveLast: false })).apply(hooks);
     for (const [epoch, acc] of [0.5, 0.4, 0.55].entries()) await hooks.afterEpoch.promise(epochEnd(trainer, epoch, { 'val/accuracy': acc }));
-    expect(trainer.saved.map((p) => path.basename(p))).toEqual(['best', 'best']);
+    expect(trainer.saved.map((p) => path.basename(p))).toEqual(['best.safetensors', 'best.safetensors']);
 
     const logger = new MemoryLogger();
     const other = fakeTrainer(tmp());
@@ -79,7 +79,7 @@ describe('checkpoint', () => {
     new CheckpointCallback(CheckpointOptions.parse({ monitor: 'val/f1/macro' }), logger).apply(h2);
     await h2.afterEpoch.promise(epochEnd(other, 0, { 'val/loss': 1 }));
     await h2.afterEpoch.promise(epochEnd(other, 1, { 'val/loss': 1 }));
-    expect(other.saved.map((p) => path.basename(p))).toEqual(['last', 'last']);
+    expect(other.saved.map((p) => path.basename(p))).toEqual(['last.safetensors', 'last.safetensors']);
     expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
   });
 });
@@ -136,7 +136,7 @@ describe('metrics-log', () => {
     }
     const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     // Steps completed: 1..6; lines at 2, 4, 6, interleaved with the two epochs.
-    expect(lines.map((l) => `${l.kind}:${l.kind === 'step' ? l.step : l.epoch}`)).toEqual(['step:2', 'epoch:0', 'step:4', 'step:6', 'epoch:1']);
+    expect(lines.map((l) => `${l.kind}:${l.kind === 'step' ? l.step : l.epoch}`)).toEqual(['step:2', 'epoch:1', 'step:4', 'step:6', 'epoch:2']);
     expect(lines[1]['train/loss']).toBe(0.5);
     expect(lines[1]['val/loss']).toBeNull();
     expect(lines[0].loss).toBeCloseTo(1 / 2, 12);

@@ -3,16 +3,20 @@ import type { Callback, EpochEnd, Hooks, Logger } from '@kiln/core';
 import { z } from 'zod';
 import { improves, monitorShape, resolveMode } from './monitor';
 
+// The engine's --resume and export look for these exact names (safetensors files).
+export const LAST = 'last.safetensors';
+export const BEST = 'best.safetensors';
+
 export const CheckpointOptions = z.strictObject({
   ...monitorShape,
-  saveLast: z.boolean().default(true).describe('Save `<runDir>/checkpoints/last` after every epoch.'),
-  saveBest: z.boolean().default(true).describe('Save `<runDir>/checkpoints/best` whenever the monitored value improves.'),
+  saveLast: z.boolean().default(true).describe('Save `<runDir>/checkpoints/last.safetensors` after every epoch.'),
+  saveBest: z.boolean().default(true).describe('Save `<runDir>/checkpoints/best.safetensors` whenever the monitored value improves.'),
 });
 export type CheckpointOptions = z.output<typeof CheckpointOptions>;
 
 /**
- * Saves the full training state through `trainer.saveCheckpoint`: `last` every epoch and
- * `best` when the monitored log value improves. The trainer writes atomically and fires
+ * Saves the full training state through `trainer.saveCheckpoint`: `checkpoints/last.safetensors`
+ * every epoch and `checkpoints/best.safetensors` when the monitored log value improves. The trainer writes atomically and fires
  * `onCheckpoint`; this callback emits nothing itself.
  */
 export class CheckpointCallback implements Callback {
@@ -40,7 +44,7 @@ export class CheckpointCallback implements Callback {
 
   private async afterEpoch({ trainer, logs, epoch }: EpochEnd): Promise<void> {
     const dir = path.join(trainer.runDir, 'checkpoints');
-    if (this.options.saveLast) await trainer.saveCheckpoint(path.join(dir, 'last'));
+    if (this.options.saveLast) await trainer.saveCheckpoint(path.join(dir, LAST));
     if (!this.options.saveBest) return;
     const value = logs[this.options.monitor];
     if (value === undefined) {
@@ -52,7 +56,7 @@ export class CheckpointCallback implements Callback {
     }
     if (improves(value, this.best, this.mode)) {
       this.best = value;
-      await trainer.saveCheckpoint(path.join(dir, 'best'));
+      await trainer.saveCheckpoint(path.join(dir, BEST));
       this.logger?.debug(`checkpoint: epoch ${epoch} is the best so far (${this.options.monitor} = ${value})`);
     }
   }

@@ -42,7 +42,8 @@ export class GradNormMonitorCallback implements Callback {
       this.warnings = 0;
     });
     hooks.afterTrainStep.tap('GradNormMonitorCallback', ({ gradNorm, step, epoch }) => this.observe(gradNorm, step, epoch));
-    hooks.afterEpoch.tap('GradNormMonitorCallback', ({ epoch, logs }) => {
+    // An early stage, so callbacks listed before this one (metrics-log, checkpoint) see the stats too.
+    hooks.afterEpoch.tap({ name: 'GradNormMonitorCallback', stage: -10 }, ({ epoch, logs }) => {
       const stats = this.summarize(epoch);
       this.history.push(stats);
       this.logger?.info(

@@ -18,7 +18,7 @@ export interface EpochLine {
 
 /**
  * JSON lines in `<runDir>/metrics.jsonl`: one per epoch with its logs, and optionally one
- * every N steps. Each line is appended synchronously, so a crash keeps every earlier line.
+ * every N steps. `epoch` is 1-based (as the engine's logs), `step` counts completed steps. Each line is appended synchronously, so a crash keeps every earlier line.
  */
 export class MetricsLogCallback implements Callback {
   readonly name = 'metrics-log';
@@ -26,7 +26,7 @@ export class MetricsLogCallback implements Callback {
 
   apply(hooks: Hooks): void {
     hooks.afterEpoch.tap('MetricsLogCallback', ({ trainer, epoch, logs }) => {
-      this.append(trainer.runDir, { kind: 'epoch', time: new Date().toISOString(), epoch, ...logs });
+      this.append(trainer.runDir, { kind: 'epoch', time: new Date().toISOString(), ...logs, epoch: epoch + 1 });
     });
     if (this.options.everySteps > 0) {
       hooks.afterTrainStep.tap('MetricsLogCallback', (r) => {
@@ -35,7 +35,7 @@ export class MetricsLogCallback implements Callback {
         this.append(r.trainer.runDir, {
           kind: 'step',
           time: new Date().toISOString(),
-          epoch: r.epoch,
+          epoch: r.epoch + 1,
           step: completed,
           loss: r.loss,
           lr: r.lr,
