@@ -77,6 +77,14 @@ describe('cross-entropy', () => {
     expectClose(values(grad), expected);
   });
 
+  it('averages extra axes per example for [batch, tokens, classes] logits', () => {
+    const loss = new CrossEntropyLoss();
+    const seq = [[[1, 2, 3], [0, 0, 1]], [[2, -1, 0], [0.5, 0.5, 0]]];
+    const tgt = [[2, 0], [1, 1]];
+    const per = seq.map((row, b) => row.reduce((s, l, t) => s - logSoftmax(l)[tgt[b][t]], 0) / 2);
+    expectClose(values(loss.perExample(tf.tensor3d(seq), tf.tensor2d(tgt, undefined, 'int32'))), per);
+  });
+
   it('rejects class weights of the wrong length with a ConfigError', () => {
     const loss = new CrossEntropyLoss({ labelSmoothing: 0, classWeights: [1, 2] });
     let error: unknown;

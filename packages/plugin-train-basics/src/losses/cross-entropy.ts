@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { ConfigError, type Loss } from '@kiln/core';
 import { z } from 'zod';
-import { weightedMean } from './reduce';
+import { meanOverFeatures, weightedMean } from './reduce';
 
 export const CrossEntropyOptions = z.strictObject({
   labelSmoothing: z.number().min(0).max(1).default(0)
@@ -14,7 +14,9 @@ export type CrossEntropyOptions = z.output<typeof CrossEntropyOptions>;
 
 /**
  * Softmax cross-entropy from logits [batch, classes]. Targets are either class indices
- * [batch] or probability rows [batch, classes] (one-hot or soft labels).
+ * [batch] or probability rows [batch, classes] (one-hot or soft labels). Logits with extra
+ * axes ([batch, tokens, classes]) give the mean over them per example; use
+ * token-cross-entropy when some positions must be ignored.
  */
 export class CrossEntropyLoss implements Loss {
   readonly name = 'cross-entropy';
@@ -40,9 +42,10 @@ export class CrossEntropyLoss implements Loss {
     const q = eps > 0 ? tf.add(tf.mul(y, 1 - eps), eps / classes) : y;
     const cw = this.classWeights(classes);
     const weighted = cw ? tf.mul(q, cw) : q;
-    const loss = tf.neg(tf.sum(tf.mul(weighted, logp), -1));
+    // Logits with extra axes ([batch, tokens, classes]) average them per example.
+    const loss = meanOverFeatures(tf.neg(tf.sum(tf.mul(weighted, logp), -1)));
     // PyTorch normalises a class-weighted mean by Σ w[yᵢ] for index targets only.
-    const denominators = cw && sparse ? tf.sum(tf.mul(y, cw), -1) : undefined;
+    const denominators = cw && sparse ? meanOverFeatures(tf.sum(tf.mul(y, cw), -1)) : undefined;
     return { loss, denominators };
   }
 
