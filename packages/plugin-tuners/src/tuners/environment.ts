@@ -1,0 +1,39 @@
+import { SeededRng } from '@kiln/core';
+
+import type { SearchSpace } from '../space/search-space';
+
+/** What every tuner is built against: the space, the objective's direction, a seed and the defaults of the study. */
+export interface TuneEnvironment {
+  space: SearchSpace;
+  mode: 'min' | 'max';
+  seed: number;
+  /** `tune.trials`, when given. */
+  trials?: number;
+  /** The config's `trainer.epochs`: the budget of a full trial when the tuner has no maxEpochs of its own. */
+  epochs: number;
+}
+
+/** Service token under which the study binds its TuneEnvironment in the kernel (tuner factories read it). */
+export const TuneEnvironmentToken: unique symbol = Symbol.for('kiln.service.TuneEnvironment');
+
+/** Tuners minimize internally; `max` objectives are negated. Missing values rank last. */
+export function toLoss(value: number | undefined, mode: 'min' | 'max'): number {
+  if (value === undefined || !Number.isFinite(value)) return Infinity;
+  return mode === 'max' ? -value : value;
+}
+
+/** Trial ids are study-wide counters, printed as `trial-<id>`. */
+export function trialId(n: number): string {
+  return String(n);
+}
+
+/**
+ * A seeded generator for a tuner component. xoroshiro128+ seeded with a small integer gives
+ * poorly mixed first outputs (core's SeededRng(42).next() ≈ 0.99999), so the stream is forked
+ * by label and its first 16 draws are discarded.
+ */
+export function tunerRng(seed: number, label: string): SeededRng {
+  const rng = new SeededRng(seed).fork(label);
+  for (let i = 0; i < 16; i++) rng.next();
+  return rng;
+}
