@@ -111,6 +111,21 @@ describe('evaluateCoco, bbox, hand-computed', () => {
     expect(Object.keys(onlyImage1.perCategory)).toEqual(['c1']);
   });
 
+  test('custom area ranges', () => {
+    const gt = dataset([ann(1, 1, [0, 0, 10, 10]), ann(1, 1, [100, 100, 20, 20])]); // areas 100 and 400
+    const areaRng: Array<[number, number]> = [
+      [0, 1e10],
+      [0, 200],
+      [200, 1e10],
+      [1e9, 1e10],
+    ];
+    const r = evaluateCoco(gt, [det(1, 1, [0, 0, 10, 10], 0.9)], { iouType: 'bbox', areaRng });
+    expect(r.stats[0]).toBeCloseTo(apFromRanking([true], 2), 12); // all: one of two found
+    expect(r.stats[3]).toBeCloseTo(1, 12); // [0, 200]: only the found GT counts
+    expect(r.stats[4]).toBeCloseTo(0, 12); // [200, 1e10]: the detection matches an ignored GT → ignored; one miss
+    expect(r.stats[5]).toBe(-1); // no GT in [1e9, 1e10]
+  });
+
   test('custom IoU thresholds', () => {
     const gt = dataset([ann(1, 1, [0, 0, 10, 10])]);
     const r = evaluateCoco(gt, [det(1, 1, [0, 0, 10, 6], 0.9)], { iouType: 'bbox', iouThrs: [0.3, 0.5, 0.75] });

@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Kernel, Tokens, type CommandContext, type Metric } from '@kiln/core';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import plugin, { CocoMetric } from '../src';
 import { apFromRanking, clearedFraction } from './helpers';
+
+tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
 
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent } as unknown as CommandContext['logger'];
 
@@ -24,6 +28,20 @@ describe('CocoMetric', () => {
     metric.reset();
     metric.update([{ boxes: [[0, 0, 10, 10]], scores: [0.9], labels: [1] }], [{ boxes: [[0, 0, 10, 10]], labels: [1] }]);
     expect(metric.result()['coco/AP']).toBeCloseTo(1, 12);
+  });
+
+  test('takes tensors and leaves none behind', () => {
+    const before = tf.memory().numTensors;
+    const metric = new CocoMetric({ boxFormat: 'xywh' });
+    tf.tidy(() => {
+      metric.update(
+        { boxes: tf.tensor2d([[0, 0, 10, 10], [50, 50, 10, 10]]), scores: tf.tensor1d([0.9, 0.8]), labels: tf.tensor1d([1, 1], 'int32') },
+        { boxes: tf.tensor2d([[0, 0, 10, 10]]), labels: tf.tensor1d([1], 'int32') },
+      );
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    // the one GT found at rank 1; the second detection is a false positive after it
+    expect(metric.result()['coco/AP']).toBeCloseTo(apFromRanking([true, false], 1), 12);
   });
 
   test('is provided to the kernel as metric "coco" with validated options', async () => {
