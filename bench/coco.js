@@ -79,18 +79,22 @@ function findPython() {
   return undefined;
 }
 
+/** First run (as a one-shot `kiln coco-eval` sees it) and best of `repeats` (warm). */
 function timeKiln(gtFile, dtFile, repeats) {
   const gt = JSON.parse(readFileSync(gtFile, 'utf8'));
   let best = Infinity;
+  let first;
   let stats;
   for (let k = 0; k < repeats; k++) {
     const t0 = performance.now();
     // same span as the python side: read + parse the results, evaluate, accumulate, summarize
     const dt = JSON.parse(readFileSync(dtFile, 'utf8'));
     stats = evaluateCoco(gt, dt, 'bbox', { gt: gtFile, dt: dtFile }).stats;
-    best = Math.min(best, (performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    first ??= seconds;
+    best = Math.min(best, seconds);
   }
-  return { seconds: best, stats };
+  return { seconds: best, first, stats };
 }
 
 function main() {
@@ -110,12 +114,12 @@ function main() {
       writeFileSync(gtFile, JSON.stringify(gt));
       writeFileSync(dtFile, JSON.stringify(dt));
       const kiln = timeKiln(gtFile, dtFile, 3);
-      const line = [`${c.name} (${gt.annotations.length} GT, ${dt.length} detections)`, `  kiln        ${kiln.seconds.toFixed(3)} s  ${Math.round(dt.length / kiln.seconds).toLocaleString('en-US')} det/s`];
+      const line = [`${c.name} (${gt.annotations.length} GT, ${dt.length} detections)`, `  kiln        ${kiln.seconds.toFixed(3)} s  ${Math.round(dt.length / kiln.seconds).toLocaleString('en-US')} det/s (best of 3; first run ${kiln.first.toFixed(3)} s)`];
       if (python) {
         const out = JSON.parse(execFileSync(python, ['-c', PY_SCRIPT, gtFile, dtFile], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n').pop());
         const diff = Math.max(...out.stats.map((s, i) => Math.abs(s - kiln.stats[i])));
         line.push(`  pycocotools ${out.seconds.toFixed(3)} s  ${Math.round(dt.length / out.seconds).toLocaleString('en-US')} det/s`);
-        line.push(`  ratio       ${(out.seconds / kiln.seconds).toFixed(1)}x faster; max |stats difference| = ${diff.toExponential(1)}`);
+        line.push(`  ratio       ${(out.seconds / kiln.seconds).toFixed(1)}x faster (first run: ${(out.seconds / kiln.first).toFixed(1)}x); max |stats difference| = ${diff.toExponential(1)}`);
       }
       console.log(line.join('\n'));
     }
