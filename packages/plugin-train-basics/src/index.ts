@@ -59,8 +59,8 @@ const plugin = definePlugin({
     ctx.provide(Tokens.Metric, 'confusion-matrix', (o, c) => new ConfusionMatrixMetric(o, c.dataset?.classNames), ConfusionMatrixOptions, { description: 'Confusion matrix (details) and the accuracy it implies.' });
     ctx.provide(Tokens.Metric, 'regression', () => new RegressionMetric(), RegressionOptions, { description: 'MAE, MSE, RMSE and R² over the whole set.' });
 
-    ctx.provide(Tokens.Callback, 'checkpoint', (o, c) => new CheckpointCallback(o, c.logger), CheckpointOptions, { description: 'Saves checkpoints/last every epoch and checkpoints/best by a monitored value.' });
-    ctx.provide(Tokens.Callback, 'early-stopping', (o, c) => new EarlyStoppingCallback(o, c.logger), EarlyStoppingOptions, { description: 'Stops when a monitored value stops improving.' });
+    ctx.provide(Tokens.Callback, 'checkpoint', (o, c) => new CheckpointCallback(o, c.logger, c.config), CheckpointOptions, { description: 'Saves checkpoints/last every epoch and checkpoints/best by a monitored value.' });
+    ctx.provide(Tokens.Callback, 'early-stopping', (o, c) => new EarlyStoppingCallback(o, c.logger, c.config), EarlyStoppingOptions, { description: 'Stops when a monitored value stops improving.' });
     ctx.provide(Tokens.Callback, 'progress-bar', (o) => new ProgressBarCallback(o), ProgressBarOptions, { description: 'Progress bar per epoch on stderr (one line per epoch when not a terminal).' });
     ctx.provide(Tokens.Callback, 'metrics-log', (o) => new MetricsLogCallback(o), MetricsLogOptions, { description: 'Appends epoch (and step) logs to <runDir>/metrics.jsonl.' });
     ctx.provide(Tokens.Callback, 'grad-norm-monitor', (o, c) => new GradNormMonitorCallback(o, c.logger), GradNormMonitorOptions, { description: 'Gradient-norm statistics per epoch, warnings on spikes.' });

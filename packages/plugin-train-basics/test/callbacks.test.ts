@@ -8,6 +8,8 @@ import { EarlyStoppingCallback, EarlyStoppingOptions } from '../src/callbacks/ea
 import { ProgressBarCallback } from '../src/callbacks/progress-bar';
 import { MetricsLogCallback, MetricsLogOptions } from '../src/callbacks/metrics-log';
 import { GradNormMonitorCallback, GradNormMonitorOptions } from '../src/callbacks/grad-norm-monitor';
+import { resolveMonitor } from '../src/callbacks/monitor';
+import { KilnConfigSchema } from '@kiln/core';
 
 /** A stand-in trainer: records checkpoint paths (writing a marker file) and stop requests. */
 function fakeTrainer(runDir: string): TrainerHandle & { saved: string[]; stops: string[] } {
@@ -84,6 +86,21 @@ describe('checkpoint', () => {
   });
 });
 
+describe('monitor resolution', () => {
+  const mode = (monitor: string) => resolveMonitor({ monitor, mode: 'auto' }).mode;
+  it('auto: min for losses and errors, max for other scores (the engine\'s rule)', () => {
+    expect(['val/loss', 'val/mae', 'val/rmse', 'train/loss'].map(mode)).toEqual(['min', 'min', 'min', 'min']);
+    expect(['val/accuracy', 'val/top5_accuracy', 'val/f1/macro', 'val/r2'].map(mode)).toEqual(['max', 'max', 'max', 'max']);
+    expect(resolveMonitor({ monitor: 'val/accuracy', mode: 'min' }).mode).toBe('min');
+  });
+  it('defaults to the config\'s trainer.monitor and trainer.mode', () => {
+    const config = KilnConfigSchema.parse({ trainer: { monitor: 'val/custom', mode: 'min' } });
+    expect(resolveMonitor({ mode: 'auto' }, config)).toEqual({ monitor: 'val/custom', mode: 'min' });
+    expect(resolveMonitor({ monitor: 'val/other', mode: 'auto' }, config)).toEqual({ monitor: 'val/other', mode: 'max' });
+    expect(resolveMonitor({ mode: 'auto' })).toEqual({ monitor: 'val/loss', mode: 'min' });
+  });
+});
+
 describe('early-stopping', () => {
   const check = (epoch: number, logs: Logs) => ({ phase: 'epoch' as const, epoch, step: (epoch + 1) * 3, logs });
 
@@ -100,7 +117,7 @@ describe('early-stopping', () => {
       decisions.push(hooks.shouldStop.call(check(epoch, { 'val/loss': loss })));
     }
     expect(decisions.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
-    expect(decisions[4]).toMatch(/val\/loss did not improve for 2 epochs \(best 0\.9 at epoch 2\)/);
+    expect(decisions[4]).toMatch(/val\/loss did not improve for 2 epochs \(best 0\.9 at epoch 3\)/);
   });
 
   it('works when shouldStop comes before afterEpoch, counts each epoch once, and ignores step checks', async () => {

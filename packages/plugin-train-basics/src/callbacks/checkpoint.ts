@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { Callback, EpochEnd, Hooks, Logger } from '@kiln/core';
+import type { Callback, EpochEnd, Hooks, KilnConfig, Logger } from '@kiln/core';
 import { z } from 'zod';
-import { improves, monitorShape, resolveMode } from './monitor';
+import { improves, monitorShape, resolveMonitor } from './monitor';
 
 // The engine's --resume and export look for these exact names (safetensors files).
 export const LAST = 'last.safetensors';
@@ -15,18 +15,19 @@ export const CheckpointOptions = z.strictObject({
 export type CheckpointOptions = z.output<typeof CheckpointOptions>;
 
 /**
- * Saves the full training state through `trainer.saveCheckpoint`: `checkpoints/last.safetensors`
- * every epoch and `checkpoints/best.safetensors` when the monitored log value improves. The trainer writes atomically and fires
- * `onCheckpoint`; this callback emits nothing itself.
+ * Saves the full training state through `trainer.saveCheckpoint`:
+ * `checkpoints/last.safetensors` every epoch and `checkpoints/best.safetensors` when the
+ * monitored log value improves. The trainer writes atomically; this callback emits nothing else.
  */
 export class CheckpointCallback implements Callback {
   readonly name = 'checkpoint';
   private best: number | undefined;
   private warnedMissing = false;
   private readonly mode: 'min' | 'max';
+  private readonly monitor: string;
 
-  constructor(private readonly options: CheckpointOptions, private readonly logger?: Logger) {
-    this.mode = resolveMode(options.monitor, options.mode);
+  constructor(private readonly options: CheckpointOptions, private readonly logger?: Logger, config?: KilnConfig) {
+    ({ monitor: this.monitor, mode: this.mode } = resolveMonitor(options, config));
   }
 
   /** Best monitored value so far. */
@@ -46,10 +47,10 @@ export class CheckpointCallback implements Callback {
     const dir = path.join(trainer.runDir, 'checkpoints');
     if (this.options.saveLast) await trainer.saveCheckpoint(path.join(dir, LAST));
     if (!this.options.saveBest) return;
-    const value = logs[this.options.monitor];
+    const value = logs[this.monitor];
     if (value === undefined) {
       if (!this.warnedMissing) {
-        this.logger?.warn(`checkpoint: "${this.options.monitor}" is not in the epoch logs (${Object.keys(logs).join(', ')}); no best checkpoint is kept`);
+        this.logger?.warn(`checkpoint: "${this.monitor}" is not in the epoch logs (${Object.keys(logs).join(', ')}); no best checkpoint is kept`);
         this.warnedMissing = true;
       }
       return;
@@ -57,7 +58,7 @@ export class CheckpointCallback implements Callback {
     if (improves(value, this.best, this.mode)) {
       this.best = value;
       await trainer.saveCheckpoint(path.join(dir, BEST));
-      this.logger?.debug(`checkpoint: epoch ${epoch} is the best so far (${this.options.monitor} = ${value})`);
+      this.logger?.debug(`checkpoint: epoch ${epoch + 1} is the best so far (${this.monitor} = ${value})`);
     }
   }
 }

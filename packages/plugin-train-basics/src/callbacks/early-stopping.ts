@@ -1,6 +1,6 @@
-import type { Callback, Hooks, Logger, Logs } from '@kiln/core';
+import type { Callback, Hooks, KilnConfig, Logger, Logs } from '@kiln/core';
 import { z } from 'zod';
-import { improves, monitorShape, resolveMode } from './monitor';
+import { improves, monitorShape, resolveMonitor } from './monitor';
 
 export const EarlyStoppingOptions = z.strictObject({
   ...monitorShape,
@@ -22,9 +22,10 @@ export class EarlyStoppingCallback implements Callback {
   private lastEpochSeen = -1;
   private warnedMissing = false;
   private readonly mode: 'min' | 'max';
+  private readonly monitor: string;
 
-  constructor(private readonly options: EarlyStoppingOptions, private readonly logger?: Logger) {
-    this.mode = resolveMode(options.monitor, options.mode);
+  constructor(private readonly options: EarlyStoppingOptions, private readonly logger?: Logger, config?: KilnConfig) {
+    ({ monitor: this.monitor, mode: this.mode } = resolveMonitor(options, config));
   }
 
   apply(hooks: Hooks): void {
@@ -45,15 +46,15 @@ export class EarlyStoppingCallback implements Callback {
   /** Why the run should stop, or undefined to go on. */
   stopReason(): string | undefined {
     if (this.best === undefined || this.wait < this.options.patience || this.wait === 0) return undefined;
-    return `early stopping: ${this.options.monitor} did not improve for ${this.wait} epochs (best ${this.best} at epoch ${this.bestEpoch})`;
+    return `early stopping: ${this.monitor} did not improve for ${this.wait} epochs (best ${this.best} at epoch ${this.bestEpoch + 1})`;
   }
 
   private observe(epoch: number, logs: Logs): void {
     if (epoch <= this.lastEpochSeen) return;
-    const value = logs[this.options.monitor];
+    const value = logs[this.monitor];
     if (value === undefined) {
       if (!this.warnedMissing) {
-        this.logger?.warn(`early-stopping: "${this.options.monitor}" is not in the epoch logs (${Object.keys(logs).join(', ')}); it will never stop the run`);
+        this.logger?.warn(`early-stopping: "${this.monitor}" is not in the epoch logs (${Object.keys(logs).join(', ')}); it will never stop the run`);
         this.warnedMissing = true;
       }
       return;
