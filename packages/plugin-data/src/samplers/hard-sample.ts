@@ -28,7 +28,7 @@ export class HardSampleSampler implements Sampler {
 
   constructor(private readonly options: HardSampleSamplerOptions) {}
 
-  observe(indices: readonly number[], losses: Float32Array | number[]): void {
+  observe(indices: readonly number[], losses: Float32Array | number[], _epoch?: number): void {
     const m = this.options.momentum;
     indices.forEach((index, k) => {
       const loss = losses[k];
