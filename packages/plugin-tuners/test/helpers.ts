@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TuneConfigInput, TuneBlockInput } from '../src';
+
+export const dirs: string[] = [];
+
+export function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tune-'));
+  dirs.push(dir);
+  return dir;
+}
+
+export function cleanup(): void {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** The tabular preset shrunk so a trial epoch takes milliseconds. */
+export function tinyConfig(dir: string, tune: TuneBlockInput): TuneConfigInput {
+  return {
+    extends: '@kiln/presets/tabular-classification',
+    data: { type: 'synthetic-tabular', task: 'classification', trainSize: 120, valSize: 60 },
+    model: { type: 'mlp', hiddenUnits: [8] },
+    callbacks: [{ type: 'checkpoint' }],
+    trainer: { batchSize: 40, epochs: 2 },
+    output: { dir: path.join(dir, 'runs') },
+    tune,
+  };
+}
+
+export const SPACE = {
+  'optimizer.lr': { type: 'loguniform', min: 1e-3, max: 1e-1 },
+  'model.dropout': { type: 'uniform', min: 0, max: 0.3 },
+} as const;
