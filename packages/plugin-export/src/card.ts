@@ -1,0 +1,72 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DataError, KILN_VERSION, writeFileAtomic, type DatasetInfo, type ModelCard } from '@kiln/core';
+
+export const MODEL_CARD_FILE = 'kiln-model.json';
+
+/** Image preprocessing an exported model expects, as training applied it (from DatasetInfo.extra). */
+export interface ImagePreprocessing {
+  kind: 'image';
+  /** [height, width] the image is resized to (bilinear, half-pixel centers). */
+  size: [number, number];
+  channels: 1 | 3;
+  /** x → (x / 255 − mean[k]) / std[k]. */
+  mean: number[];
+  std: number[];
+}
+
+export interface TablePreprocessing {
+  kind: 'table';
+  /** Feature names in input order (one-hot columns as `name=value`). */
+  featureNames?: string[];
+  columns?: unknown[];
+}
+
+/** What preprocessing the dataset implies, so inference reproduces it without the reader. */
+export function preprocessingOf(info: DatasetInfo): Record<string, unknown> {
+  const extra = info.extra ?? {};
+  const input = info.inputs[0];
+  if (input && input.shape.length >= 2 && input.shape.length <= 3 && Array.isArray(extra.mean) && Array.isArray(extra.std)) {
+    const channels = (input.shape[2] ?? 1) as 1 | 3;
+    const pre: ImagePreprocessing = { kind: 'image', size: [input.shape[0], input.shape[1]], channels, mean: extra.mean as number[], std: extra.std as number[] };
+    return { ...pre };
+  }
+  if (input && input.shape.length === 1 && (extra.featureNames || extra.columns)) {
+    const pre: TablePreprocessing = { kind: 'table', featureNames: extra.featureNames as string[] | undefined, columns: extra.columns as unknown[] | undefined };
+    return { ...pre };
+  }
+  return { kind: 'none', ...extra };
+}
+
+/** The ModelCard of a model trained on `info`. */
+export function buildModelCard(options: { name: string; info: DatasetInfo; metrics?: Record<string, number>; config?: unknown }): ModelCard {
+  const { info } = options;
+  return {
+    name: options.name,
+    task: info.task,
+    inputs: info.inputs.map((s) => ({ name: s.name, shape: [null, ...s.shape], dtype: s.dtype })),
+    classNames: info.classNames,
+    preprocessing: preprocessingOf(info),
+    metrics: options.metrics,
+    kilnVersion: KILN_VERSION,
+    config: options.config,
+  };
+}
+
+export function writeModelCard(dir: string, card: ModelCard, format: string, files: string[]): string {
+  const file = path.join(dir, MODEL_CARD_FILE);
+  writeFileAtomic(file, `${JSON.stringify({ ...card, format, files }, null, 2)}\n`);
+  return file;
+}
+
+export type StoredModelCard = ModelCard & { format: string; files: string[] };
+
+export function readModelCard(dir: string): StoredModelCard {
+  const file = path.join(dir, MODEL_CARD_FILE);
+  if (!fs.existsSync(file)) throw new DataError(`no ${MODEL_CARD_FILE} in ${dir}`, { where: dir, hint: 'pass a directory written by `kiln export`' });
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as StoredModelCard;
+  } catch (cause) {
+    throw new DataError(`${MODEL_CARD_FILE} is not valid JSON`, { where: file, cause });
+  }
+}

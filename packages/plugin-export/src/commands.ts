@@ -1,0 +1,105 @@
+import * as path from 'node:path';
+import { UsageError, type Command } from '@kiln/core';
+import { exportModel } from './export-model';
+import { readPredictInputs } from './predict/inputs';
+import { predictAll, writePredictions } from './predict/predict';
+import { loadPredictor, type Predictor } from './predict/predictor';
+import { createServer, DEFAULT_SERVE_OPTIONS } from './serve/server';
+
+function str(options: Record<string, unknown>, name: string, command: string, example: string): string {
+  const v = options[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`${command} needs --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, { where: `kiln ${command}`, hint: example });
+  return v;
+}
+
+function positiveInt(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${String(value)}"`, { where: flag });
+  return n;
+}
+
+/** `kiln export --checkpoint <run|file> --format tfjs|onnx --out <dir>` */
+export const exportCommand: Command = {
+  name: 'export',
+  description: 'Export a trained model (tfjs layers format or ONNX, verified in ONNX Runtime) with its kiln-model.json.',
+  options: [
+    { flags: '--checkpoint <path>', description: 'run directory (its best, else last, checkpoint) or a .safetensors file' },
+    { flags: '--format <format>', description: 'tfjs or onnx', default: 'tfjs' },
+    { flags: '--out <dir>', description: 'output directory' },
+    { flags: '--tolerance <n>', description: 'onnx: largest accepted |ONNX Runtime − Kiln| difference', default: '0.0001' },
+  ],
+  async run(_args, options, context) {
+    const example = 'kiln export --checkpoint runs/<run> --format onnx --out exported/';
+    const checkpoint = str(options, 'checkpoint', 'export', example);
+    const out = str(options, 'out', 'export', example);
+    const format = String(options.format ?? 'tfjs');
+    const exporterOptions = format === 'onnx' && options.tolerance !== undefined ? { tolerance: Number(options.tolerance) } : undefined;
+    const result = await exportModel({ checkpoint, format, out, cwd: context.cwd, logger: context.logger, exporterOptions });
+    context.stdout.write(`exported ${result.format} to ${result.dir}: ${result.files.join(', ')}\n`);
+    return 0;
+  },
+};
+
+/** `kiln predict <inputs...> --checkpoint <run|file|export dir> [--out preds.jsonl|csv] [--batch-size N]` */
+export const predictCommand: Command = {
+  name: 'predict',
+  description: 'Predict labels/scores for images, folders, CSV or JSONL with a run checkpoint or an export directory.',
+  arguments: [{ name: 'inputs', description: 'PNG/JPEG files, folders of images, .csv or .jsonl files', required: true, variadic: true }],
+  options: [
+    { flags: '--checkpoint <path>', description: 'run directory, .safetensors checkpoint, or an export directory (kiln-model.json)' },
+    { flags: '--out <file>', description: 'predictions file: .jsonl or .csv (default: JSONL on stdout)' },
+    { flags: '--batch-size <n>', description: 'examples per forward pass', default: '64' },
+  ],
+  async run(args, options, context) {
+    const checkpoint = str(options, 'checkpoint', 'predict', 'kiln predict images/ --checkpoint runs/<run> --out preds.csv');
+    const inputs = args.flat();
+    if (inputs.length === 0) throw new UsageError('predict needs at least one input', { where: 'kiln predict', hint: 'kiln predict images/ data.csv --checkpoint runs/<run>' });
+    const batchSize = Math.max(1, positiveInt(options.batchSize ?? options['batch-size'], '--batch-size', 64));
+    const predictor = await loadPredictor(checkpoint, { cwd: context.cwd, logger: context.logger });
+    try {
+      const examples = readPredictInputs(inputs, predictor.inputs, predictor.card.preprocessing, context.cwd);
+      const rows = await predictAll(predictor, examples, { batchSize, progress: process.stderr.isTTY ? process.stderr : undefined });
+      const out = typeof options.out === 'string' ? path.resolve(context.cwd, options.out) : undefined;
+      writePredictions(rows, out, context.stdout);
+      if (out) context.logger.info(`wrote ${rows.length} predictions to ${out}`);
+    } finally {
+      await predictor.dispose();
+    }
+    return 0;
+  },
+};
+
+/** `kiln serve --model <export dir> [--port N]` */
+export const serveCommand: Command = {
+  name: 'serve',
+  description: 'Serve exported models over HTTP (/v1/models/:name/predict) with dynamic batching and /metrics.',
+  options: [
+    { flags: '--model <dirs>', description: 'export directory; several separated by commas (name = folder name)' },
+    { flags: '--port <n>', description: 'port (0 = any free port)', default: String(DEFAULT_SERVE_OPTIONS.port) },
+    { flags: '--host <host>', description: 'interface to listen on', default: DEFAULT_SERVE_OPTIONS.host },
+    { flags: '--max-batch <n>', description: 'largest dynamic batch', default: String(DEFAULT_SERVE_OPTIONS.maxBatch) },
+    { flags: '--max-wait-ms <n>', description: 'longest wait for a batch to fill', default: String(DEFAULT_SERVE_OPTIONS.maxWaitMs) },
+    { flags: '--no-batching', description: 'run every request on its own' },
+  ],
+  async run(_args, options, context) {
+    const dirs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
+    const predictors: Predictor[] = [];
+    for (const dir of dirs) predictors.push(await loadPredictor(dir, { cwd: context.cwd, logger: context.logger }));
+    const app = createServer(predictors, {
+      host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host),
+      port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port),
+      maxBatch: Math.max(1, positiveInt(options.maxBatch ?? options['max-batch'], '--max-batch', DEFAULT_SERVE_OPTIONS.maxBatch)),
+      maxWaitMs: positiveInt(options.maxWaitMs ?? options['max-wait-ms'], '--max-wait-ms', DEFAULT_SERVE_OPTIONS.maxWaitMs),
+      batching: options.batching !== false,
+    });
+    const address = await app.listen({ host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host), port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port) });
+    context.stdout.write(`serving ${predictors.map((p) => p.name).join(', ')} at ${address}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => void app.close().then(() => resolve());
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  },
+};

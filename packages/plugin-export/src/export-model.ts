@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { Tokens, UsageError, type ExportInfo, type ExportResult, type Exporter, type Logger, type RunSetup } from '@kiln/core';
+import { buildModelCard } from './card';
+import { OnnxExporter, OnnxExporterOptions } from './onnx/onnx-exporter';
+import { loadRun } from './run-loader';
+import { TfjsExporter } from './tfjs/tfjs-exporter';
+
+type OnExportHook = RunSetup['kernel']['hooks']['onExport'];
+
+/**
+ * Calls the onExport taps in order. tapable compiles a hook into `function(<arg names>)`, and core
+ * declares this one's argument as `export` (a reserved word), so `hook.promise()` cannot compile.
+ */
+export async function fireOnExport(hook: OnExportHook, info: ExportInfo): Promise<void> {
+  for (const tap of hook.taps) {
+    const fn = tap.fn as (info: ExportInfo, callback?: (error?: unknown) => void) => unknown;
+    if (tap.type === 'async') await new Promise<void>((resolve, reject) => fn(info, (error) => (error ? reject(error) : resolve())));
+    else await fn(info);
+  }
+}
+
+export const BUILTIN_FORMATS = ['tfjs', 'onnx'] as const;
+
+export interface ExportModelOptions {
+  /** Run directory or .safetensors checkpoint. */
+  checkpoint: string;
+  format: string;
+  out: string;
+  cwd?: string;
+  logger?: Logger;
+  /** Options of the exporter block (e.g. `{ tolerance: 1e-5 }` for onnx). */
+  exporterOptions?: Record<string, unknown>;
+}
+
+/** Rebuilds a trained run's model, exports it in `format` and fires the onExport hook. */
+export async function exportModel(options: ExportModelOptions): Promise<ExportResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const run = await loadRun(options.checkpoint, { cwd, logger: options.logger });
+  try {
+    const { kernel, config, trainer } = run.setup;
+    let exporter: Exporter;
+    if (kernel.has(Tokens.Exporter, options.format)) {
+      exporter = await kernel.build(Tokens.Exporter, { type: options.format, ...options.exporterOptions }, 'export');
+    } else if (options.format === 'tfjs') {
+      exporter = new TfjsExporter();
+    } else if (options.format === 'onnx') {
+      exporter = new OnnxExporter(OnnxExporterOptions.parse(options.exporterOptions ?? {}));
+    } else {
+      const known = [...new Set([...BUILTIN_FORMATS, ...kernel.names(Tokens.Exporter)])];
+      throw new UsageError(`unknown export format "${options.format}"`, { where: '--format', hint: `use one of: ${known.join(', ')}` });
+    }
+    const card = buildModelCard({ name: config.name ?? trainer.model.name, info: kernel.dataset!, metrics: run.metrics, config });
+    const result = await exporter.export(trainer.model, path.resolve(cwd, options.out), card);
+    await fireOnExport(kernel.hooks.onExport, { result });
+    return result;
+  } finally {
+    run.dispose();
+  }
+}

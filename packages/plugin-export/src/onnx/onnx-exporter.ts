@@ -1,0 +1,38 @@
+import * as path from 'node:path';
+import { KILN_VERSION, writeFileAtomic, type ExportResult, type Exporter, type Model, type ModelCard } from '@kiln/core';
+import { z } from 'zod';
+import { MODEL_CARD_FILE, writeModelCard } from '../card';
+import { layersModelOf } from '../tfjs/tfjs-exporter';
+import { convertToOnnx, ONNX_OPSET } from './convert';
+import { verifyOnnx, type VerifyReport } from './verify';
+
+export const ONNX_FILE = 'model.onnx';
+
+export const OnnxExporterOptions = z.strictObject({
+  opset: z.number().int().min(17).max(21).default(ONNX_OPSET).describe('ONNX opset version of the graph (LayerNormalization needs 17).'),
+  tolerance: z.number().positive().default(1e-4).describe('Largest |ONNX Runtime − Kiln| output difference accepted when the export is verified.'),
+  verifyBatchSizes: z.array(z.number().int().positive()).min(1).default([1, 3]).describe('Batch sizes of the random sample inputs the export is verified on (checks the dynamic batch axis).'),
+});
+export type OnnxExporterOptions = z.output<typeof OnnxExporterOptions>;
+
+/** ONNX graph (opset 17, dynamic batch), verified in ONNX Runtime against the Kiln model before it is kept. */
+export class OnnxExporter implements Exporter {
+  readonly format = 'onnx';
+  lastVerification?: VerifyReport;
+
+  constructor(private readonly options: OnnxExporterOptions = OnnxExporterOptions.parse({})) {}
+
+  async export(model: Model, outDir: string, card: ModelCard): Promise<ExportResult> {
+    const lm = layersModelOf(model, this.format);
+    const conversion = convertToOnnx(lm, { inputNames: card.inputs.map((i) => i.name), opset: this.options.opset, producerVersion: KILN_VERSION });
+    const file = path.join(outDir, ONNX_FILE);
+    this.lastVerification = await verifyOnnx(lm, conversion.bytes, conversion.inputNames, conversion.outputName, {
+      tolerance: this.options.tolerance,
+      batchSizes: this.options.verifyBatchSizes,
+      where: file,
+    });
+    writeFileAtomic(file, conversion.bytes);
+    writeModelCard(outDir, { ...card, onnx: { opset: conversion.opset, inputs: conversion.inputNames, output: conversion.outputName, maxAbsDiff: this.lastVerification.maxAbsDiff } } as ModelCard, this.format, [ONNX_FILE]);
+    return { format: this.format, dir: outDir, files: [ONNX_FILE, MODEL_CARD_FILE] };
+  }
+}

@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-node';
+import { TrainingError } from '@kiln/core';
+
+export interface VerifyReport {
+  maxAbsDiff: number;
+  batchSizes: number[];
+  tolerance: number;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so verification inputs are reproducible. */
+function rand(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Smallest vocabulary of the Embedding layers, so integer sample inputs are valid ids. */
+function idLimit(model: LayersModel): number {
+  let limit = 10;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'Embedding') limit = Math.min(limit, (layer.getConfig().inputDim as number) ?? limit);
+  }
+  return Math.max(1, limit);
+}
+
+/** Sample inputs for each model input: standard-normal floats or valid integer ids, `batch` rows. */
+export function sampleInputs(model: LayersModel, batch: number, seed = 7): { data: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' }[] {
+  const next = rand(seed);
+  return model.inputs.map((input) => {
+    const shape = [batch, ...input.shape.slice(1).map((d) => d ?? 4)];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (input.dtype === 'int32') {
+      const limit = idLimit(model);
+      return { data: Int32Array.from({ length: n }, () => Math.floor(next() * limit)), shape, dtype: 'int32' as const };
+    }
+    // Box–Muller
+    const data = Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()));
+    return { data, shape, dtype: 'float32' as const };
+  });
+}
+
+/** Runs the ONNX model in ONNX Runtime and the tfjs model on the same inputs; throws if they differ. */
+export async function verifyOnnx(model: LayersModel, bytes: Uint8Array, inputNames: string[], outputName: string, options: { tolerance: number; batchSizes: number[]; where?: string }): Promise<VerifyReport> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes);
+  } catch (cause) {
+    throw new TrainingError(`ONNX Runtime rejected the exported graph: ${(cause as Error).message}`, { where: options.where, hint: 'this is a converter bug; export with --format tfjs meanwhile', cause });
+  }
+  let maxAbsDiff = 0;
+  try {
+    for (const batch of options.batchSizes) {
+      const inputs = sampleInputs(model, batch, 7 + batch);
+      const feeds: Record<string, ort.Tensor> = {};
+      inputs.forEach((x, i) => (feeds[inputNames[i]] = new ort.Tensor(x.dtype, x.data, x.shape)));
+      const result = await session.run(feeds);
+      const got = result[outputName].data as Float32Array;
+      const expected = tf.tidy(() => {
+        const xs = inputs.map((x) => tf.tensor(x.data, x.shape, x.dtype));
+        const y = model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor;
+        return y.dataSync().slice() as Float32Array;
+      });
+      if (got.length !== expected.length) {
+        throw new TrainingError(`ONNX output has ${got.length} values but Kiln's has ${expected.length} (batch ${batch})`, { where: options.where, hint: 'this is a converter bug; export with --format tfjs meanwhile' });
+      }
+      for (let i = 0; i < got.length; i++) {
+        const d = Math.abs(got[i] - expected[i]);
+        if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d);
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  if (!(maxAbsDiff <= options.tolerance)) {
+    throw new TrainingError(`ONNX export does not match the Kiln model: max |diff| ${maxAbsDiff.toExponential(3)} > ${options.tolerance}`, {
+      where: options.where,
+      hint: 'the graph converts but computes something else; report it with the model config, and export with --format tfjs meanwhile',
+    });
+  }
+  return { maxAbsDiff, batchSizes: options.batchSizes, tolerance: options.tolerance };
+}

@@ -1,0 +1,123 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-node';
+import { DataError, type InputSpec, type Logger, type Model } from '@kiln/core';
+import { buildModelCard, readModelCard, type StoredModelCard } from '../card';
+import { ONNX_FILE } from '../onnx/onnx-exporter';
+import { loadRun } from '../run-loader';
+import { FileSystemIOHandler, MODEL_JSON } from '../tfjs/file-io-handler';
+
+export type InputArray = Float32Array | Int32Array;
+
+/** Runs a model on stacked rows; the same interface for a run checkpoint, a tfjs export and an ONNX export. */
+export interface Predictor {
+  readonly name: string;
+  readonly version: string;
+  readonly runtime: 'kiln' | 'tfjs' | 'onnxruntime';
+  readonly card: StoredModelCard | (ReturnType<typeof buildModelCard> & { format?: string });
+  /** Per-example input specs, in model input order. */
+  readonly inputs: InputSpec[];
+  /** `inputs[i]` holds `batch` stacked examples of input i; returns [batch, outputs] row-major. */
+  run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }>;
+  dispose(): Promise<void> | void;
+}
+
+function specsOf(card: { inputs: { name: string; shape: (number | null)[]; dtype: string }[] }): InputSpec[] {
+  return card.inputs.map((i) => ({ name: i.name, shape: i.shape.slice(1).map((d) => d ?? 1), dtype: i.dtype === 'int32' ? 'int32' : 'float32' }));
+}
+
+function tensorsOf(specs: InputSpec[], inputs: InputArray[], batch: number): tf.Tensor[] {
+  return specs.map((s, i) => tf.tensor(inputs[i], [batch, ...s.shape], s.dtype));
+}
+
+function readOut(y: tf.Tensor, batch: number): { data: Float32Array; width: number } {
+  const data = y.dataSync() as Float32Array;
+  return { data: Float32Array.from(data), width: batch === 0 ? 0 : data.length / batch };
+}
+
+class ModelPredictor implements Predictor {
+  readonly inputs: InputSpec[];
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly runtime: 'kiln' | 'tfjs',
+    readonly card: Predictor['card'],
+    private readonly forward: (xs: tf.Tensor[]) => tf.Tensor,
+    private readonly release: () => void,
+  ) {
+    this.inputs = specsOf(card);
+  }
+
+  async run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }> {
+    return tf.tidy(() => readOut(this.forward(tensorsOf(this.inputs, inputs, batch)), batch));
+  }
+
+  dispose(): void {
+    this.release();
+  }
+}
+
+class OnnxPredictor implements Predictor {
+  readonly runtime = 'onnxruntime' as const;
+  readonly inputs: InputSpec[];
+  private readonly inputNames: readonly string[];
+  private readonly outputName: string;
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly card: StoredModelCard,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.inputs = specsOf(card);
+    this.inputNames = session.inputNames;
+    this.outputName = session.outputNames[0];
+  }
+
+  async run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }> {
+    const feeds: Record<string, ort.Tensor> = {};
+    this.inputs.forEach((s, i) => (feeds[this.inputNames[i]] = new ort.Tensor(s.dtype, inputs[i], [batch, ...s.shape])));
+    const out = await this.session.run(feeds);
+    const data = out[this.outputName].data as Float32Array;
+    return { data, width: batch === 0 ? 0 : data.length / batch };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function versionOf(card: { kilnVersion?: string; version?: string }): string {
+  return (card as { version?: string }).version ?? '1';
+}
+
+/** A predictor over an export directory (kiln-model.json + model.json or model.onnx): needs nothing else. */
+export async function loadExportedPredictor(dir: string, options: { name?: string } = {}): Promise<Predictor> {
+  const card = readModelCard(dir);
+  const name = options.name ?? path.basename(path.resolve(dir));
+  if (card.format === 'onnx' || (fs.existsSync(path.join(dir, ONNX_FILE)) && !fs.existsSync(path.join(dir, MODEL_JSON)))) {
+    const session = await ort.InferenceSession.create(path.join(dir, ONNX_FILE));
+    return new OnnxPredictor(name, versionOf(card), card, session);
+  }
+  if (!fs.existsSync(path.join(dir, MODEL_JSON))) throw new DataError(`no ${MODEL_JSON} or ${ONNX_FILE} in ${dir}`, { where: dir, hint: 'pass a directory written by kiln export' });
+  const model = await tfl.loadLayersModel(new FileSystemIOHandler(dir));
+  return new ModelPredictor(name, versionOf(card), 'tfjs', card, (xs) => model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor, () => model.dispose());
+}
+
+/** A predictor over a training run (its config.json rebuilds the model, the checkpoint gives the weights). */
+export async function loadRunPredictor(spec: string, options: { cwd: string; logger?: Logger }): Promise<Predictor> {
+  const run = await loadRun(spec, options);
+  const { kernel, config } = run.setup;
+  const model: Model = run.setup.trainer.model;
+  const card = buildModelCard({ name: config.name ?? model.name, info: kernel.dataset!, metrics: run.metrics });
+  const keys = card.inputs.map((i) => i.name);
+  return new ModelPredictor(card.name, '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose());
+}
+
+/** An export directory (with kiln-model.json) or a run / checkpoint. */
+export async function loadPredictor(spec: string, options: { cwd: string; logger?: Logger; name?: string }): Promise<Predictor> {
+  const target = path.resolve(options.cwd, spec);
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory() && fs.existsSync(path.join(target, 'kiln-model.json'))) return loadExportedPredictor(target, options);
+  return loadRunPredictor(spec, options);
+}
