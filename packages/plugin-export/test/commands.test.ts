@@ -1,0 +1,66 @@
+/** @jest-environment ./packages/plugin-export/test/ort-environment.js */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import * as tf from '@tensorflow/tfjs-core';
+import { Kernel, KilnError, MemoryLogger, train, type CommandContext, type ResolvedConfig } from '@kiln/core';
+import { removeProject, tempProject } from '../../../test/helpers/project';
+import plugin, { exportCommand, predictCommand } from '../src';
+
+jest.setTimeout(60_000);
+
+let cwd: string;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  // A project plugin that records onExport events, loaded through the run's config.
+  cwd = tempProject({
+    'probe.js': `module.exports = { name: 'probe', version: '1.0.0', register(ctx) { ctx.hooks.onExport.tapPromise('Probe', async ({ result }) => { require('fs').appendFileSync(require('path').join(__dirname, 'EXPORTS'), result.format + ' ' + result.files.join(',') + '\\n'); }); } };`,
+  });
+  await train({ extends: '@kiln/presets/tabular-classification', backend: 'cpu', plugins: ['./probe.js'], data: { type: 'synthetic-tabular', trainSize: 64, valSize: 16 }, callbacks: [{ type: 'checkpoint' }], trainer: { epochs: 1, batchSize: 32 }, output: { dir: 'runs', name: 'r' } } as never, { cwd, logger: new MemoryLogger() });
+});
+afterAll(() => removeProject(cwd));
+
+function context(): { ctx: CommandContext; out: () => string } {
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.on('data', (d) => (text += String(d)));
+  const ctx = { logger: new MemoryLogger(), cwd, globals: {}, stdout, kernel: new Kernel(), resolved: {} as ResolvedConfig } as CommandContext;
+  return { ctx, out: () => text };
+}
+
+test('the plugin registers both exporters and the three commands', async () => {
+  const kernel = new Kernel();
+  await kernel.use(plugin);
+  expect(kernel.names(Symbol.for('kiln.point.Exporter')).sort()).toEqual(['onnx', 'tfjs']);
+  expect([...kernel.commands().keys()].sort()).toEqual(['export', 'predict', 'serve']);
+});
+
+test('kiln export fires onExport; kiln predict writes CSV from the export alone', async () => {
+  const { ctx, out } = context();
+  expect(await exportCommand.run([], { checkpoint: 'runs/r', format: 'onnx', out: 'exported' }, ctx)).toBe(0);
+  expect(out()).toMatch(/exported onnx to .*exported: model.onnx, kiln-model.json/);
+  expect(fs.readFileSync(path.join(cwd, 'EXPORTS'), 'utf8')).toBe('onnx model.onnx,kiln-model.json\n');
+
+  const card = JSON.parse(fs.readFileSync(path.join(cwd, 'exported', 'kiln-model.json'), 'utf8'));
+  const width = card.inputs[0].shape[1];
+  fs.writeFileSync(path.join(cwd, 'rows.jsonl'), `${JSON.stringify({ features: new Array(width).fill(0) })}\n${JSON.stringify(new Array(width).fill(1))}\n`);
+  const second = context();
+  expect(await predictCommand.run(['rows.jsonl'], { checkpoint: 'exported', out: 'preds.csv', batchSize: '1' }, second.ctx)).toBe(0);
+  const csv = fs.readFileSync(path.join(cwd, 'preds.csv'), 'utf8').trim().split('\n');
+  expect(csv[0]).toBe(['source', 'label', ...card.classNames.map((c: string) => `score_${c}`)].join(','));
+  expect(csv).toHaveLength(3);
+  expect(csv[1].startsWith(`${path.join(cwd, 'rows.jsonl')}:1,`)).toBe(true);
+  const scores = csv[1].split(',').slice(2).map(Number);
+  expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+});
+
+test('usage errors are KilnErrors with where and hint', async () => {
+  const { ctx } = context();
+  const missing = await exportCommand.run([], { format: 'onnx', out: 'x' }, ctx).catch((e: unknown) => e);
+  expect(KilnError.is(missing)).toBe(true);
+  const badFormat = await exportCommand.run([], { checkpoint: path.join(cwd, 'runs', 'r'), format: 'pmml', out: path.join(cwd, 'x') }, ctx).catch((e: unknown) => e);
+  expect(KilnError.is(badFormat) && badFormat.where).toBe('--format');
+  expect((badFormat as KilnError).hint).toMatch(/tfjs, onnx/);
+  const noCheckpoint = await predictCommand.run(['a.csv'], { checkpoint: path.join(cwd, 'nowhere') }, ctx).catch((e: unknown) => e);
+  expect(KilnError.is(noCheckpoint) && noCheckpoint.where).toBe('--checkpoint');
+});
