@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { convGeometry, padForTaps, tapWindow, toChannelsLast } from './conv-geometry';
+import { toChannelsLast } from './conv-geometry';
 
 interface Attrs {
   strides: number | [number, number];
@@ -9,22 +9,36 @@ interface Attrs {
   filterShape: [number, number, number, number];
 }
 
+/** One-hot depthwise filters [KH, KW, C, KH·KW] (tap t of every channel → multiplier t), kept per shape. */
+const tapSelectors = new Map<string, tf.Tensor4D>();
+
+function tapSelector(kh: number, kw: number, channels: number): tf.Tensor4D {
+  const key = `${kh}x${kw}x${channels}`;
+  let selector = tapSelectors.get(key);
+  if (selector === undefined || selector.isDisposed) {
+    const taps = kh * kw;
+    const values = new Float32Array(taps * channels * taps);
+    for (let t = 0; t < taps; t++) for (let c = 0; c < channels; c++) values[(t * channels + c) * taps + t] = 1;
+    selector = tf.keep(tf.tensor4d(values, [kh, kw, channels, taps]));
+    tapSelectors.set(key, selector);
+  }
+  return selector;
+}
+
 /**
- * dW = im2col(x)ᵀ · dy: the KH·KW strided windows of x are laid side by side
- * ([B·OH·OW, KH·KW·Cin]) so the whole filter gradient is one XNNPACK matmul.
+ * dW = im2col(x)ᵀ · dy. The im2col is a depthwise conv with one-hot filters (XNNPACK does
+ * the windowing, strides and padding), giving [N, C·T]; then one matmul dyᵀ · cols. tfjs-wasm
+ * only runs a matmul on XNNPACK when the left operand is not transposed, hence dyᵀ on the left.
  */
 export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Attrs): tf.Tensor4D {
   return tf.tidy(() => {
     const xs = toChannelsLast(x, attrs.dataFormat);
     const dys = toChannelsLast(dy, attrs.dataFormat);
     const [kh, kw, cin, cout] = attrs.filterShape;
-    const g = convGeometry(xs.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
-    const xp = padForTaps(xs, g);
-    const rows = g.batch * g.outHeight * g.outWidth;
-    const windows: tf.Tensor4D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) windows.push(tapWindow(xp, g, i, j));
-    const cols = windows.length === 1 ? windows[0] : tf.concat(windows, 3);
-    const dw = tf.matMul(tf.reshape(cols, [rows, kh * kw * cin]), tf.reshape(dys, [rows, cout]), true, false);
-    return tf.reshape(dw, [kh, kw, cin, cout]);
+    const taps = kh * kw;
+    const cols = tf.depthwiseConv2d(xs, tapSelector(kh, kw, cin), attrs.strides, attrs.pad, 'NHWC', 1, attrs.dimRoundingMode);
+    const rows = cols.shape[0] * cols.shape[1] * cols.shape[2];
+    const dwT = tf.matMul(tf.transpose(tf.reshape(dys, [rows, cout])), tf.reshape(cols, [rows, cin * taps]));
+    return tf.transpose(tf.reshape(dwT, [cout, cin, kh, kw]), [2, 3, 1, 0]);
   });
 }

@@ -17,8 +17,8 @@ function amounts(pad: Pad, dataFormat: string | undefined): PadAmounts | undefin
 
 /**
  * tfjs-wasm 4.22 reads out of bounds (and corrupts its heap for every later op) when
- * Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D or
- * Conv2DBackpropInput get a numeric or explicit `pad`. These wrappers zero-pad the
+ * Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D or its own
+ * Conv2DBackpropInput (replaced in register.ts) get a numeric or explicit `pad`. These wrappers zero-pad the
  * input themselves and call the original wasm kernel with pad 'valid'.
  */
 export function forwardWithExplicitPadding(original: KernelFunc): KernelFunc {
@@ -36,29 +36,6 @@ export function forwardWithExplicitPadding(original: KernelFunc): KernelFunc {
       return original({ ...args, inputs: { ...args.inputs, x: padded }, attrs: { ...args.attrs, pad: 'valid', dimRoundingMode: undefined } as unknown as typeof args.attrs });
     } finally {
       padded.dispose();
-    }
-  };
-}
-
-/** Conv2DBackpropInput with numeric/explicit pad: gradient w.r.t. the padded input, then crop. */
-export function backpropInputWithExplicitPadding(original: KernelFunc): KernelFunc {
-  return (args) => {
-    const attrs = args.attrs as unknown as { pad: Pad; dataFormat?: string; inputShape: [number, number, number, number] };
-    const p = amounts(attrs.pad, attrs.dataFormat);
-    if (p === undefined) return original(args);
-    const nchw = attrs.dataFormat === 'NCHW';
-    const [b, d1, d2, d3] = attrs.inputShape;
-    const paddedShape: [number, number, number, number] = nchw
-      ? [b, d1, d2 + p.top + p.bottom, d3 + p.left + p.right]
-      : [b, d1 + p.top + p.bottom, d2 + p.left + p.right, d3];
-    const full = original({ ...args, attrs: { ...args.attrs, pad: 'valid', dimRoundingMode: undefined, inputShape: paddedShape } as unknown as typeof args.attrs }) as tf.TensorInfo;
-    const fullTensor = full instanceof tf.Tensor ? full : tf.engine().makeTensorFromTensorInfo(full);
-    try {
-      return nchw
-        ? tf.slice(fullTensor, [0, 0, p.top, p.left], attrs.inputShape)
-        : tf.slice(fullTensor, [0, p.top, p.left, 0], attrs.inputShape);
-    } finally {
-      fullTensor.dispose();
     }
   };
 }

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter';
+import { conv2dBackpropInput } from './conv2d-backprop-input';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop';
 import { unsortedSegmentSum } from './unsorted-segment-sum';
 import { cpuDelegate } from './cpu-delegate';
-import { backpropInputWithExplicitPadding, forwardWithExplicitPadding } from './explicit-padding';
+import { forwardWithExplicitPadding } from './explicit-padding';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -54,7 +55,15 @@ const PADDING_WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = 
   ['FusedConv2D', forwardWithExplicitPadding],
   ['DepthwiseConv2dNative', forwardWithExplicitPadding],
   ['FusedDepthwiseConv2D', forwardWithExplicitPadding],
-  ['Conv2DBackpropInput', backpropInputWithExplicitPadding],
+];
+
+/** wasm kernels that work but are far slower than a composition of fast wasm ops. */
+const FASTER: ReadonlyArray<{ kernelName: string; kernelFunc: KernelFunc }> = [
+  {
+    kernelName: 'Conv2DBackpropInput',
+    kernelFunc: ({ inputs, attrs }) =>
+      conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, attrsAs<Parameters<typeof conv2dBackpropInput>[2]>(attrs)),
+  },
 ];
 
 const FIXED = Symbol.for('kiln.wasm.fixedKernel');
@@ -85,6 +94,9 @@ export function registerTrainingKernels(backendName = 'wasm'): string[] {
     // tfjs-backend-cpu's ResizeBilinearGrad labels its output [B, W, H, C] (values are [B, H, W, C]).
     const shape = name === 'ResizeBilinearGrad' ? (inputs: tf.NamedTensorInfoMap) => (inputs.images as tf.TensorInfo).shape : undefined;
     if (replaceKernel(name, backendName, () => cpuDelegate(name, shape))) changed.push(name);
+  }
+  for (const kernel of FASTER) {
+    if (replaceKernel(kernel.kernelName, backendName, () => kernel.kernelFunc)) changed.push(kernel.kernelName);
   }
   for (const [name, wrap] of PADDING_WRAPPED) {
     if (replaceKernel(name, backendName, wrap)) changed.push(name);
