@@ -112,6 +112,17 @@ describe('bad input fails before (or at the first epoch of) the first trial', ()
     expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
   });
 
+  it('a value the component would reject, checked at the range ends', async () => {
+    const dir = tempDir();
+    const dropout = await errorOf(tune(tinyConfig(dir, { space: { 'model.dropout': { type: 'uniform', min: 0, max: 1 } } }), { cwd: dir }));
+    expect(dropout.where).toBe('tune.space.model.dropout');
+    expect(dropout.message).toMatch(/^1 is not a valid value for 'model.dropout'/);
+    const batch = await errorOf(tune(tinyConfig(dir, { space: { 'trainer.batchSize': { type: 'choice', values: [32, 0] } } }), { cwd: dir }));
+    expect(batch.where).toBe('tune.space.trainer.batchSize');
+    expect(batch.message).toMatch(/^0 is not a valid value/);
+    expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
+  });
+
   it('an unknown tuner, an invalid option, a bad mode', async () => {
     const dir = tempDir();
     const unknown = await errorOf(tune(tinyConfig(dir, { space: SPACE, tuner: { type: 'hyperbandd' } }), { cwd: dir }));

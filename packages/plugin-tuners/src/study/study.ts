@@ -21,7 +21,7 @@ import {
 import { TuneBlockSchema, type TuneBlock, type TuneBlockInput } from '../space/schema';
 import { SearchSpace } from '../space/search-space';
 import { defaultSpaces, presetWithDefaultSpace } from '../space/default-spaces';
-import { validateSpacePaths } from '../space/validate-paths';
+import { validateSpacePaths, validateSpaceValues } from '../space/validate-paths';
 import { TuneEnvironmentToken, type TuneEnvironment } from '../tuners/environment';
 import { BracketTuner } from '../tuners/bracket-tuner';
 import { AshaTuner } from '../tuners/asha-tuner';
@@ -88,6 +88,7 @@ export async function prepareStudy(options: StudyOptions): Promise<PreparedStudy
   if (!kernel) kernel = await createKernel(resolved, { logger: options.logger, defaultPlugins: STANDARD_PLUGINS });
   if (!kernel.has(Tokens.Tuner, 'random') && options.plugin) await kernel.use(options.plugin);
   validateSpacePaths(space, config, kernel);
+  validateSpaceValues(space, config, kernel);
 
   const objective = block.objective ?? config.trainer.monitor;
   const mode = block.mode ?? inferMode(objective, block.objective === undefined ? config.trainer.mode : undefined);
