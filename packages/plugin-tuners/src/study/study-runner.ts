@@ -162,8 +162,9 @@ export class StudyRunner {
     const value = record.value === undefined ? '-' : formatValue(record.value);
     const where = record.tags ? ` [${Object.entries(record.tags).filter(([k]) => k !== 'config').map(([k, v]) => `${k} ${v}`).join(', ')}]` : '';
     const elapsed = ((Date.now() - this.started) / 1000).toFixed(1);
+    const reached = record.epochs.length ? record.epochs[record.epochs.length - 1].epoch : 0;
     const line =
-      `trial ${record.id} ${record.status}${where}: ${this.o.objective}=${value} after ${record.budget.epochs} epochs (${((record.durationMs ?? 0) / 1000).toFixed(1)}s)` +
+      `trial ${record.id} ${record.status}${where}: ${this.o.objective}=${value} at epoch ${reached}/${record.budget.epochs} (${((record.durationMs ?? 0) / 1000).toFixed(1)}s)` +
       ` | best: trial ${best?.trial ?? '-'} ${best?.value === undefined ? '-' : formatValue(best.value)} | ${done} done, ${elapsed}s | ${formatParams(record.params)}` +
       (record.status === 'failed' && record.error ? `\n  ${record.error.split('\n')[0]}` : '');
     this.o.logger.info(line);
