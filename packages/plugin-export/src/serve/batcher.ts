@@ -17,7 +17,8 @@ export interface BatcherOptions {
 
 /**
  * Dynamic batching: concurrent requests queue their rows; a batch runs when it is full or the
- * oldest request has waited maxWaitMs. One batch runs at a time per model.
+ * oldest request has waited maxWaitMs (at once when maxWaitMs is 0). One batch runs at a time per
+ * model, so requests arriving during a run are batched together right after it.
  */
 export class DynamicBatcher {
   private queue: Pending[] = [];

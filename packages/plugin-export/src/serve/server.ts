@@ -15,12 +15,16 @@ export interface ServeOptions {
   maxInstances: number;
   batching: boolean;
   maxBatch: number;
+  /**
+   * How long a request may wait for others before its batch runs. 0 (default): run at once when the
+   * model is idle; requests arriving while it runs share the next batch (no added latency when idle).
+   */
   maxWaitMs: number;
   /** A prediction not answered within this many ms gets a 503. */
   timeoutMs: number;
 }
 
-export const DEFAULT_SERVE_OPTIONS: ServeOptions = { host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, maxInstances: 1024, batching: true, maxBatch: 32, maxWaitMs: 2, timeoutMs: 30_000 };
+export const DEFAULT_SERVE_OPTIONS: ServeOptions = { host: '127.0.0.1', port: 8080, bodyLimit: 10 * 1024 * 1024, maxInstances: 1024, batching: true, maxBatch: 32, maxWaitMs: 0, timeoutMs: 30_000 };
 
 class HttpError extends Error {
   constructor(readonly statusCode: number, message: string, readonly hint?: string) {
