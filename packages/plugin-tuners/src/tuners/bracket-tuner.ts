@@ -15,25 +15,32 @@ interface Entry {
   loss?: number;
 }
 
-interface BracketTunerState {
+interface BracketRun {
+  /** Index into the plan. */
   bracket: number;
   rung: number;
   entries: Entry[];
+}
+
+interface BracketTunerState {
+  active: BracketRun[];
+  nextBracket: number;
   nextTrial: number;
   nextConfig: number;
   sampler: unknown;
 }
 
 /**
- * Runs successive-halving brackets one after another, rung by rung: a rung's configurations are
- * all trained to r_i epochs, then the best ⌊n_i/η⌋ continue from their checkpoints to r_{i+1}.
- * New configurations are drawn lazily from the sampler so a model-based sampler (TPE) learns
- * from every result before the next draw. Failed and pruned trials rank last.
+ * Runs successive-halving brackets rung by rung: a rung's configurations are all trained to
+ * r_i epochs, then the best ⌊n_i/η⌋ continue from their checkpoints to r_{i+1}. Brackets are
+ * independent, so when every open bracket is waiting at a rung barrier (parallel workers) the
+ * next bracket is opened rather than leaving a worker idle; run one trial at a time and they
+ * go strictly in order. New configurations are drawn lazily from the sampler so a model-based
+ * sampler (TPE) learns from every result before the next draw. Failed and pruned trials rank last.
  */
 export class BracketTuner implements Tuner {
-  private bracket = 0;
-  private rung = 0;
-  private entries: Entry[] = [];
+  private active: BracketRun[] = [];
+  private nextBracket = 0;
   private nextTrial = 0;
   private nextConfig = 0;
 
@@ -43,21 +50,21 @@ export class BracketTuner implements Tuner {
     private readonly eta: number,
     private readonly sampler: ConfigSampler,
     private readonly env: TuneEnvironment,
-  ) {
-    this.startBracket();
+  ) {}
+
+  private open(): BracketRun | undefined {
+    const b = this.plan[this.nextBracket];
+    if (!b) return undefined;
+    const run: BracketRun = { bracket: this.nextBracket++, rung: 0, entries: Array.from({ length: b.rungs[0].n }, () => ({ config: this.nextConfig++, status: 'todo' as const })) };
+    this.active.push(run);
+    return run;
   }
 
-  private startBracket(): void {
-    this.rung = 0;
-    const b = this.plan[this.bracket];
-    this.entries = b ? Array.from({ length: b.rungs[0].n }, () => ({ config: this.nextConfig++, status: 'todo' as const })) : [];
-  }
-
-  ask(): TrialSuggestion | 'wait' | null {
+  /** Next trial of one bracket, 'wait' at its rung barrier, or null when it is finished. */
+  private askIn(run: BracketRun): TrialSuggestion | 'wait' | null {
+    const b = this.plan[run.bracket];
     for (;;) {
-      const b = this.plan[this.bracket];
-      if (!b) return null;
-      const todo = this.entries.find((e) => e.status === 'todo');
+      const todo = run.entries.find((e) => e.status === 'todo');
       if (todo) {
         todo.params ??= this.sampler.suggest();
         todo.status = 'running';
@@ -65,45 +72,56 @@ export class BracketTuner implements Tuner {
         return {
           id: todo.trial,
           params: todo.params,
-          budget: { epochs: wholeEpochs(b.rungs[this.rung].r) },
+          budget: { epochs: wholeEpochs(b.rungs[run.rung].r) },
           ...(todo.from !== undefined ? { resumeFrom: todo.from } : {}),
-          tags: { bracket: b.s, rung: this.rung, config: todo.config },
+          tags: { bracket: b.s, rung: run.rung, config: todo.config },
         };
       }
-      if (this.entries.some((e) => e.status === 'running')) return 'wait';
-      const keep = Math.floor(this.entries.length / this.eta + 1e-9);
-      const next = b.rungs[this.rung + 1];
-      if (!next || keep === 0) {
-        this.bracket++;
-        this.startBracket();
-        continue;
-      }
-      const ranked = [...this.entries].sort((x, y) => (x.loss ?? Infinity) - (y.loss ?? Infinity) || x.config - y.config);
-      this.rung++;
-      this.entries = ranked
+      if (run.entries.some((e) => e.status === 'running')) return 'wait';
+      const keep = Math.floor(run.entries.length / this.eta + 1e-9);
+      const next = b.rungs[run.rung + 1];
+      if (!next || keep === 0) return null;
+      const ranked = [...run.entries].sort((x, y) => (x.loss ?? Infinity) - (y.loss ?? Infinity) || x.config - y.config);
+      run.rung++;
+      run.entries = ranked
         .slice(0, Math.min(keep, next.n))
         .filter((e) => Number.isFinite(e.loss))
         .map((e) => ({ config: e.config, params: e.params, status: 'todo' as const, from: e.trial }));
     }
   }
 
+  ask(): TrialSuggestion | 'wait' | null {
+    for (;;) {
+      let waiting = false;
+      for (const run of [...this.active]) {
+        const s = this.askIn(run);
+        if (s === null) this.active.splice(this.active.indexOf(run), 1);
+        else if (s === 'wait') waiting = true;
+        else return s;
+      }
+      if (!this.open()) return waiting ? 'wait' : null;
+    }
+  }
+
   tell(result: TrialResult): void {
-    const entry = this.entries.find((e) => e.trial === result.id);
-    if (!entry) return;
-    entry.status = 'done';
-    entry.loss = result.status === 'completed' ? toLoss(result.value, this.env.mode) : Infinity;
-    if (entry.params && Number.isFinite(entry.loss)) this.sampler.observe(entry.params, entry.loss, wholeEpochs(this.plan[this.bracket].rungs[this.rung].r));
+    for (const run of this.active) {
+      const entry = run.entries.find((e) => e.trial === result.id && e.status === 'running');
+      if (!entry) continue;
+      entry.status = 'done';
+      entry.loss = result.status === 'completed' ? toLoss(result.value, this.env.mode) : Infinity;
+      if (entry.params && Number.isFinite(entry.loss)) this.sampler.observe(entry.params, entry.loss, wholeEpochs(this.plan[run.bracket].rungs[run.rung].r));
+      return;
+    }
   }
 
   state(): BracketTunerState {
-    return { bracket: this.bracket, rung: this.rung, entries: this.entries, nextTrial: this.nextTrial, nextConfig: this.nextConfig, sampler: this.sampler.state() };
+    return { active: this.active, nextBracket: this.nextBracket, nextTrial: this.nextTrial, nextConfig: this.nextConfig, sampler: this.sampler.state() };
   }
 
   restore(state: unknown): void {
     const s = state as BracketTunerState;
-    this.bracket = s.bracket;
-    this.rung = s.rung;
-    this.entries = s.entries.map((e) => ({ ...e }));
+    this.active = s.active.map((r) => ({ ...r, entries: r.entries.map((e) => ({ ...e })) }));
+    this.nextBracket = s.nextBracket;
     this.nextTrial = s.nextTrial;
     this.nextConfig = s.nextConfig;
     this.sampler.restore(s.sampler);
