@@ -163,3 +163,15 @@ describe('a trial pruned through report()', () => {
     expect(seen).toEqual([1, 2]);
   });
 });
+
+describe('in-process trials', () => {
+  it('leave no tensors behind', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const dir = tempDir();
+    const config = (study: string, trials: number) => tinyConfig(dir, { space: SPACE, tuner: { type: 'random', trials, epochs: 2 }, study });
+    await tune(config('warmup', 1), { cwd: dir, logger: new MemoryLogger() });
+    const before = tf.memory().numTensors;
+    await tune(config('three', 3), { cwd: dir, logger: new MemoryLogger() });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
