@@ -1,10 +1,19 @@
 import * as path from 'node:path';
-import { UsageError, type Command } from '@kiln/core';
+import * as fs from 'node:fs';
+import { activateBackend, Tokens, UsageError, type Command, type CommandContext } from '@kiln/core';
 import { exportModel } from './export-model';
 import { readPredictInputs } from './predict/inputs';
 import { predictAll, writePredictions } from './predict/predict';
 import { loadPredictor, type Predictor } from './predict/predictor';
 import { createServer, DEFAULT_SERVE_OPTIONS } from './serve/server';
+
+/** Export dirs in the tfjs format run on tfjs: pick the best backend as training would. Runs activate their own. */
+async function loadWithBackend(spec: string, context: CommandContext): Promise<Predictor> {
+  const dir = path.resolve(context.cwd, spec);
+  const isExport = fs.existsSync(path.join(dir, 'kiln-model.json'));
+  if (isExport && fs.existsSync(path.join(dir, 'model.json')) && context.kernel?.names(Tokens.Backend).length) await activateBackend(context.kernel);
+  return loadPredictor(spec, { cwd: context.cwd, logger: context.logger });
+}
 
 function str(options: Record<string, unknown>, name: string, command: string, example: string): string {
   const v = options[name];
@@ -56,7 +65,7 @@ export const predictCommand: Command = {
     const inputs = args.flat();
     if (inputs.length === 0) throw new UsageError('predict needs at least one input', { where: 'kiln predict', hint: 'kiln predict images/ data.csv --checkpoint runs/<run>' });
     const batchSize = Math.max(1, positiveInt(options.batchSize ?? options['batch-size'], '--batch-size', 64));
-    const predictor = await loadPredictor(checkpoint, { cwd: context.cwd, logger: context.logger });
+    const predictor = await loadWithBackend(checkpoint, context);
     try {
       const examples = readPredictInputs(inputs, predictor.inputs, predictor.card.preprocessing, context.cwd);
       const rows = await predictAll(predictor, examples, { batchSize, progress: process.stderr.isTTY ? process.stderr : undefined });
@@ -85,7 +94,7 @@ export const serveCommand: Command = {
   async run(_args, options, context) {
     const dirs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
     const predictors: Predictor[] = [];
-    for (const dir of dirs) predictors.push(await loadPredictor(dir, { cwd: context.cwd, logger: context.logger }));
+    for (const dir of dirs) predictors.push(await loadWithBackend(dir, context));
     const app = createServer(predictors, {
       host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host),
       port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port),
