@@ -63,6 +63,19 @@ describe('image-folder reader', () => {
     expect(ds.get(2).target).toBe(1);
   });
 
+  test('without train/val folders the files are split by valSplit, deterministically from the seed', async () => {
+    const files = async (seed: number, split: 'train' | 'val') => ((await make({ path: 'flat', valSplit: 0.34 }, dir, seed).load(split)) as ImageFolderDataset).files;
+    const val = await files(1, 'val');
+    const train = await files(1, 'train');
+    expect(val).toHaveLength(1);
+    expect(train).toHaveLength(2);
+    expect([...train, ...val].sort()).toEqual(['flat/a/1.png', 'flat/a/2.jpg', 'flat/b/1.png'].map((f) => path.join(dir, f)));
+    expect(await files(1, 'val')).toEqual(val);
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 12; seed++) seen.add((await files(seed, 'val'))[0]);
+    expect(seen.size).toBe(3);
+  });
+
   test('RGB at a larger size keeps channels and drops alpha', async () => {
     const ds = await make({ path: 'flat', valSplit: 0, size: [4, 4] }, dir).load('train');
     const image = ds.get(0).inputs.image;
