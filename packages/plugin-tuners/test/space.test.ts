@@ -108,3 +108,22 @@ describe('search space sampling', () => {
     expect(SearchSpace.assignments({ 'optimizer.lr': 0.01, 'model.hiddenUnits': [64, 64], 'model.type': 'mlp' })).toEqual(['optimizer.lr=0.01', 'model.hiddenUnits=[64,64]', 'model.type="mlp"']);
   });
 });
+
+describe('log-scale ints', () => {
+  it('give each integer its share of log space', () => {
+    const s = SearchSpace.parse({ width: { type: 'int', min: 1, max: 8, log: true } });
+    const rng = new SeededRng(3);
+    const counts = new Map<number, number>();
+    const n = 20000;
+    for (let i = 0; i < n; i++) {
+      const v = s.sampleParam('width', rng) as number;
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // P(1) = (ln 1.5 − ln 0.5) / (ln 8.5 − ln 0.5), P(8) = (ln 8.5 − ln 7.5) / (ln 8.5 − ln 0.5)
+    const total = Math.log(8.5) - Math.log(0.5);
+    // within ~4 standard errors of the expected frequencies (0.388 and 0.044)
+    expect(Math.abs(counts.get(1)! / n - (Math.log(1.5) - Math.log(0.5)) / total)).toBeLessThan(0.015);
+    expect(Math.abs(counts.get(8)! / n - (Math.log(8.5) - Math.log(7.5)) / total)).toBeLessThan(0.006);
+  });
+});

@@ -91,8 +91,10 @@ export class SearchSpace {
         return Math.exp(Math.log(p.min) + (Math.log(p.max) - Math.log(p.min)) * rng.next());
       case 'int':
         if (p.log) {
-          const x = Math.exp(Math.log(p.min - 0.5 > 0 ? p.min - 0.5 : p.min) + (Math.log(p.max + 0.5) - Math.log(p.min - 0.5 > 0 ? p.min - 0.5 : p.min)) * rng.next());
-          return this.snap(name, x);
+          // Log-uniform over [min − ½, max + ½] then rounded, so every integer gets its log-width share.
+          const lo = Math.log(Math.max(p.min - 0.5, p.min / 2));
+          const hi = Math.log(p.max + 0.5);
+          return this.snap(name, Math.exp(lo + (hi - lo) * rng.next()));
         }
         return p.min + (p.step ?? 1) * rng.int(0, intCount(p) - 1);
       case 'choice':
