@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '@kiln/cli';
-import { cleanup, SPACE, tempDir } from './helpers';
+import { cleanup, requireBuilt, SPACE, tempDir } from './helpers';
+
+beforeAll(requireBuilt);
 
 afterAll(cleanup);
 

@@ -32,3 +32,12 @@ export const SPACE = {
   'optimizer.lr': { type: 'loguniform', min: 1e-3, max: 1e-1 },
   'model.dropout': { type: 'uniform', min: 0, max: 0.3 },
 } as const;
+
+/** The CLI, resume and worker tests run the built package (child processes, plugin loading by name). */
+export function requireBuilt(): void {
+  for (const file of ['index.js', 'worker.js']) {
+    if (!fs.existsSync(path.resolve(__dirname, '..', 'dist', file))) {
+      throw new Error(`packages/plugin-tuners/dist/${file} is missing: run \`npx tsc -b packages/plugin-tuners\` (or \`npx tsc -b\` at the root) before these tests`);
+    }
+  }
+}

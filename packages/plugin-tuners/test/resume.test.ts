@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { MemoryLogger } from '@kiln/core';
 import { tune, type StudyData } from '../src';
-import { cleanup, SPACE, tempDir, tinyConfig } from './helpers';
+import { cleanup, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
+
+beforeAll(requireBuilt);
 
 afterAll(cleanup);
 
