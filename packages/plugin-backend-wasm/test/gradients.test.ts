@@ -43,8 +43,9 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
   });
 
   describe('depthwise conv2d (DepthwiseConv2dNativeBackpropFilter/Input)', () => {
-    const cases: Array<[string, number[], number[], number, 'same' | 'valid']> = [
+    const cases: Array<[string, number[], number[], number, 'same' | 'valid' | number]> = [
       ['3x3 stride 1 same', [2, 7, 6, 3], [3, 3, 3, 1], 1, 'same'],
+      ['3x3 stride 1 numeric pad 1 (wasm forward crashes without Kiln)', [2, 6, 6, 3], [3, 3, 3, 2], 1, 1],
       ['3x3 stride 2 same', [2, 9, 8, 4], [3, 3, 4, 1], 2, 'same'],
       ['3x3 stride 2 valid, multiplier 2', [1, 9, 7, 3], [3, 3, 3, 2], 2, 'valid'],
       ['5x5 stride 1 valid, multiplier 3', [2, 8, 8, 2], [5, 5, 2, 3], 1, 'valid'],
