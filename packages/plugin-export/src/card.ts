@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError, KILN_VERSION, writeFileAtomic, type DatasetInfo, type ModelCard } from '@kiln/core';
+import { DataError, KILN_VERSION, writeFileAtomic, type DatasetInfo, type Model, type ModelCard } from '@kiln/core';
 
 export const MODEL_CARD_FILE = 'kiln-model.json';
 
@@ -51,6 +51,16 @@ export function buildModelCard(options: { name: string; info: DatasetInfo; metri
     kilnVersion: KILN_VERSION,
     config: options.config,
   };
+}
+
+/**
+ * The card with its inputs in the model's input order. LayersModelAdapter feeds batch keys to the
+ * layers model in its own order (`inputKeys`, not part of the Model interface), which exports keep.
+ */
+export function cardInModelOrder(card: ModelCard, model: Model): ModelCard {
+  const keys = (model as unknown as { inputKeys?: unknown }).inputKeys;
+  if (!Array.isArray(keys) || keys.length !== card.inputs.length || !keys.every((k) => card.inputs.some((i) => i.name === k))) return card;
+  return { ...card, inputs: (keys as string[]).map((k) => card.inputs.find((i) => i.name === k)!) };
 }
 
 export function writeModelCard(dir: string, card: ModelCard, format: string, files: string[]): string {

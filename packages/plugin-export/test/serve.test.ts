@@ -21,6 +21,7 @@ function asModel(layersModel: tfl.LayersModel): Model {
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-serve-'));
 let app: FastifyInstance;
+let twoInputs: tfl.LayersModel;
 let base: string;
 
 /** logits = [x0 + x2, x1 + x2 + 1]: class "b" wins when x1 + 1 > x0. */
@@ -53,16 +54,28 @@ beforeAll(async () => {
   head.setWeights([tf.tensor2d(Array.from({ length: 12 }, () => [1 / 12, 0])), tf.tensor1d([0, 0.5])]);
   const imgCard: ModelCard = { name: 'shapes', task: 'classification', inputs: [{ name: 'image', shape: [null, 2, 2, 3], dtype: 'float32' }], classNames: ['bright', 'dark'], preprocessing: { kind: 'image', size: [2, 2], channels: 3, mean: [0, 0, 0], std: [1, 1, 1] }, kilnVersion: KILN_VERSION };
   await new TfjsExporter().export(asModel(imgModel), path.join(root, 'shapes'), imgCard);
+
+  // Two inputs; the dataset lists them as [ids, features] but the model takes [features, ids].
+  const feats = tfl.input({ shape: [3], name: 'features_in' });
+  const ids = tfl.input({ shape: [4], name: 'ids_in', dtype: 'int32' });
+  const pooled = tfl.layers.globalAveragePooling1d({}).apply(tfl.layers.embedding({ inputDim: 5, outputDim: 2, name: 'emb' }).apply(ids) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const summed = tfl.layers.add().apply([tfl.layers.dense({ units: 2, name: 'fd' }).apply(feats) as tfl.SymbolicTensor, pooled]) as tfl.SymbolicTensor;
+  twoInputs = tfl.model({ inputs: [feats, ids], outputs: summed, name: 'two' });
+  const twoCard: ModelCard = { name: 'two', task: 'regression', inputs: [{ name: 'ids', shape: [null, 4], dtype: 'int32' }, { name: 'features', shape: [null, 3], dtype: 'float32' }], preprocessing: { kind: 'none' }, kilnVersion: KILN_VERSION };
+  const twoModel = Object.assign(asModel(twoInputs), { inputKeys: ['features', 'ids'] });
+  await new TfjsExporter().export(twoModel, path.join(root, 'two'), twoCard);
+  await new OnnxExporter().export(twoModel, path.join(root, 'two-onnx'), twoCard);
   lm.dispose();
   imgModel.dispose();
 
-  const predictors = [await loadExportedPredictor(path.join(root, 'linear')), await loadExportedPredictor(path.join(root, 'linear-onnx')), await loadExportedPredictor(path.join(root, 'shapes'))];
+  const predictors = [await loadExportedPredictor(path.join(root, 'linear')), await loadExportedPredictor(path.join(root, 'linear-onnx')), await loadExportedPredictor(path.join(root, 'shapes')), await loadExportedPredictor(path.join(root, 'two')), await loadExportedPredictor(path.join(root, 'two-onnx'))];
   app = createServer(predictors, { bodyLimit: 16 * 1024, maxBatch: 16, maxWaitMs: 5 });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {
   await app?.close();
+  twoInputs?.dispose();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -77,7 +90,7 @@ test('health, model list with signatures', async () => {
   const health = await fetch(`${base}/healthz`);
   expect(health.status).toBe(200);
   const list = (await (await fetch(`${base}/v1/models`)).json()) as { models: { name: string; version: string; runtime: string; signature: { inputs: unknown[] } }[] };
-  expect(list.models.map((m) => m.name).sort()).toEqual(['linear', 'linear-onnx', 'shapes']);
+  expect(list.models.map((m) => m.name).sort()).toEqual(['linear', 'linear-onnx', 'shapes', 'two', 'two-onnx']);
   expect(list.models.find((m) => m.name === 'linear-onnx')!.runtime).toBe('onnxruntime');
   expect(list.models.find((m) => m.name === 'linear')!.signature.inputs).toEqual([{ name: 'features', shape: [null, 3], dtype: 'float32' }]);
 });
@@ -156,4 +169,21 @@ test('100 concurrent requests are batched and each gets its own answer; metrics 
   expect(count).toBeLessThan(sum);
   expect(metrics).toMatch(/kiln_requests_total\{route="\/v1\/models\/:name\/predict",code="200"\} \d+/);
   expect(metrics).toMatch(/kiln_request_duration_seconds_bucket/);
+});
+
+test.each(['two', 'two-onnx'])('%s: named inputs reach the right model inputs whatever the dataset order', async (model) => {
+  const instances = [{ ids: [0, 1, 2, 3], features: [1, -1, 0.5] }, { features: [0, 2, 1], ids: [4, 4, 0, 1] }];
+  const { status, json } = await post(model, JSON.stringify({ instances }));
+  expect(status).toBe(200);
+  const expected = tf.tidy(() => (twoInputs.predict([tf.tensor2d(instances.map((i) => i.features)), tf.tensor2d(instances.map((i) => i.ids), undefined, 'int32')]) as tf.Tensor).arraySync() as number[][]);
+  (json.predictions as { values: number[] }[]).forEach((p, i) => p.values.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 5)));
+  const card = JSON.parse(fs.readFileSync(path.join(root, model, 'kiln-model.json'), 'utf8'));
+  expect(card.inputs.map((i: { name: string }) => i.name)).toEqual(['features', 'ids']);
+});
+
+test('serving a tfjs model does not leak tensors', async () => {
+  await post('linear', JSON.stringify({ instances: [[1, 2, 3]] }));
+  const before = tf.memory().numTensors;
+  await Promise.all(Array.from({ length: 20 }, (_, i) => post('linear', JSON.stringify({ instances: [[i, 1, 2], [0, 0, i]] }))));
+  expect(tf.memory().numTensors).toBe(before);
 });

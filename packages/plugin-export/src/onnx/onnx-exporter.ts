@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { KILN_VERSION, writeFileAtomic, type ExportResult, type Exporter, type Model, type ModelCard } from '@kiln/core';
 import { z } from 'zod';
-import { MODEL_CARD_FILE, writeModelCard } from '../card';
+import { cardInModelOrder, MODEL_CARD_FILE, writeModelCard } from '../card';
 import { layersModelOf } from '../tfjs/tfjs-exporter';
 import { convertToOnnx, ONNX_OPSET } from './convert';
 import { verifyOnnx, type VerifyReport } from './verify';
@@ -22,8 +22,9 @@ export class OnnxExporter implements Exporter {
 
   constructor(private readonly options: OnnxExporterOptions = OnnxExporterOptions.parse({})) {}
 
-  async export(model: Model, outDir: string, card: ModelCard): Promise<ExportResult> {
+  async export(model: Model, outDir: string, given: ModelCard): Promise<ExportResult> {
     const lm = layersModelOf(model, this.format);
+    const card = cardInModelOrder(given, model);
     const conversion = convertToOnnx(lm, { inputNames: card.inputs.map((i) => i.name), opset: this.options.opset, producerVersion: KILN_VERSION });
     const file = path.join(outDir, ONNX_FILE);
     this.lastVerification = await verifyOnnx(lm, conversion.bytes, conversion.inputNames, conversion.outputName, {

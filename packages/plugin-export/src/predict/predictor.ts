@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { DataError, type InputSpec, type Logger, type Model } from '@kiln/core';
-import { buildModelCard, readModelCard, type StoredModelCard } from '../card';
+import { buildModelCard, cardInModelOrder, readModelCard, type StoredModelCard } from '../card';
 import { ONNX_FILE } from '../onnx/onnx-exporter';
 import { loadRun } from '../run-loader';
 import { FileSystemIOHandler, MODEL_JSON } from '../tfjs/file-io-handler';
@@ -110,7 +110,7 @@ export async function loadRunPredictor(spec: string, options: { cwd: string; log
   const run = await loadRun(spec, options);
   const { kernel, config } = run.setup;
   const model: Model = run.setup.trainer.model;
-  const card = buildModelCard({ name: config.name ?? model.name, info: kernel.dataset!, metrics: run.metrics });
+  const card = cardInModelOrder(buildModelCard({ name: config.name ?? model.name, info: kernel.dataset!, metrics: run.metrics }), model);
   const keys = card.inputs.map((i) => i.name);
   return new ModelPredictor(card.name, '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose());
 }

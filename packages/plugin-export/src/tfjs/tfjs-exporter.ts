@@ -1,7 +1,7 @@
 import { TrainingError, type ExportResult, type Exporter, type Model, type ModelCard } from '@kiln/core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { MODEL_CARD_FILE, writeModelCard } from '../card';
+import { cardInModelOrder, MODEL_CARD_FILE, writeModelCard } from '../card';
 import { FileSystemIOHandler, MODEL_JSON, WEIGHTS_FILE } from './file-io-handler';
 
 export const TfjsExporterOptions = z.strictObject({});
@@ -24,7 +24,7 @@ export class TfjsExporter implements Exporter {
   async export(model: Model, outDir: string, card: ModelCard): Promise<ExportResult> {
     await layersModelOf(model, this.format).save(new FileSystemIOHandler(outDir));
     const files = [MODEL_JSON, WEIGHTS_FILE];
-    writeModelCard(outDir, card, this.format, files);
+    writeModelCard(outDir, cardInModelOrder(card, model), this.format, files);
     return { format: this.format, dir: outDir, files: [...files, MODEL_CARD_FILE] };
   }
 }
