@@ -15,8 +15,8 @@ beforeAll(async () => {
 function randomize(model: tfl.LayersModel, seed: number): void {
   model.setWeights(model.weights.map((w, i) => {
     const name = w.originalName;
-    if (name.endsWith('moving_variance')) return tf.randomUniform(w.shape, 0.5, 2, 'float32', seed + i);
-    return tf.randomNormal(w.shape, 0, 0.5, 'float32', seed + i);
+    if (name.endsWith('moving_variance')) return tf.randomUniform(w.shape as number[], 0.5, 2, 'float32', seed + i);
+    return tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', seed + i);
   }));
 }
 
