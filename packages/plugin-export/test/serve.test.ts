@@ -140,6 +140,10 @@ test('bad requests get clear 4xx answers and the server keeps serving', async ()
   expect(ragged.status).toBe(400);
   const notNumber = await post('linear', JSON.stringify({ instances: [[1, 'x', 3]] }));
   expect(notNumber.status).toBe(400);
+  const deep = await post('linear', `{"instances": [${'['.repeat(5000)}${']'.repeat(5000)}]}`);
+  expect(deep.status).toBe(400);
+  const nulls = await post('linear', JSON.stringify({ instances: [null] }));
+  expect(nulls.status).toBe(400);
   const noInstances = await post('linear', JSON.stringify({ inputs: [[1, 2, 3]] }));
   expect(noInstances.status).toBe(400);
   expect(String(noInstances.json.error)).toMatch(/instances/);

@@ -46,15 +46,16 @@ function signature(p: Predictor): Record<string, unknown> {
 }
 
 /** Nested numeric arrays → values and their shape; throws HttpError on ragged or non-numeric data. */
-function shapeOf(value: unknown, where: string): number[] {
+function shapeOf(value: unknown, where: string, depth = 0): number[] {
+  if (depth > 8) throw new HttpError(400, `${where}: arrays nested deeper than 8 levels`);
   if (!Array.isArray(value)) {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new HttpError(400, `${where}: expected a number, got ${JSON.stringify(value)?.slice(0, 40)}`);
     return [];
   }
   if (value.length === 0) return [0];
-  const inner = shapeOf(value[0], `${where}[0]`);
+  const inner = shapeOf(value[0], `${where}[0]`, depth + 1);
   for (let i = 1; i < value.length; i++) {
-    if (shapeOf(value[i], `${where}[${i}]`).join(',') !== inner.join(',')) throw new HttpError(400, `${where}: ragged array (row ${i} differs from row 0)`);
+    if (shapeOf(value[i], `${where}[${i}]`, depth + 1).join(',') !== inner.join(',')) throw new HttpError(400, `${where}: ragged array (row ${i} differs from row 0)`);
   }
   return [value.length, ...inner];
 }
