@@ -54,6 +54,14 @@ test('kiln export fires onExport; kiln predict writes CSV from the export alone'
   expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
 });
 
+test('kiln export takes a .safetensors file as well as a run directory', async () => {
+  const { ctx, out } = context();
+  const file = path.join(cwd, 'runs', 'r', 'checkpoints', 'last.safetensors');
+  expect(await exportCommand.run([], { checkpoint: file, format: 'tfjs', out: 'exported-tfjs' }, ctx)).toBe(0);
+  expect(out()).toMatch(/model.json, group1-shard1of1.bin, kiln-model.json/);
+  expect(fs.readFileSync(path.join(cwd, 'EXPORTS'), 'utf8').trim().split('\n').pop()).toBe('tfjs model.json,group1-shard1of1.bin,kiln-model.json');
+});
+
 test('usage errors are KilnErrors with where and hint', async () => {
   const { ctx } = context();
   const missing = await exportCommand.run([], { format: 'onnx', out: 'x' }, ctx).catch((e: unknown) => e);
