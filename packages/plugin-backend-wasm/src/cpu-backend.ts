@@ -6,6 +6,15 @@ import { ensureGradients } from './gradients';
 
 export const cpuBackendOptions = z.strictObject({});
 
+/**
+ * tfjs-backend-cpu prints a "you are running TensorFlow.js in Node.js, install tfjs-node" banner
+ * on its first write; Kiln reports the backend itself (and its hints name backend: tensorflow).
+ */
+export function silenceNodeBanner(): void {
+  const cpu = tf.engine().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
+}
+
 /** tfjs's plain JavaScript backend: slow, but every kernel exists; the reference the others are tested against. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -21,6 +30,7 @@ export class CpuBackend implements Backend {
       throw new BackendError('tfjs could not initialise the cpu backend', { where: 'backend: cpu' });
     }
     await tf.ready();
+    silenceNodeBanner();
     const gradients = ensureGradients();
     return {
       name: this.name,

@@ -18,7 +18,8 @@ export function cpuDelegate(kernelName: string, outputShape?: (inputs: tf.NamedT
   return ({ inputs, attrs }) => {
     const kernel = tf.getKernel(kernelName, 'cpu');
     if (kernel === undefined) throw new Error(`Kernel '${kernelName}' not registered for backend 'cpu'`);
-    const cpu = tf.engine().findBackend('cpu') as unknown as DataBackend & tf.KernelBackend;
+    const cpu = tf.engine().findBackend('cpu') as unknown as DataBackend & tf.KernelBackend & { firstUse?: boolean };
+    cpu.firstUse = false;
     const written: object[] = [];
     const cpuInputs: tf.NamedTensorInfoMap = {};
     for (const [name, t] of Object.entries(inputs)) {
