@@ -49,7 +49,7 @@ function kernels() {
     const b = seeded([n, n], 2);
     results['matmul 512x512 GFLOP/s'] = (2 * n ** 3) / time(() => run(() => tf.matMul(a, b))) / 1e9;
   });
-  const [B, H, W, C, K] = [2, 32, 32, 32, 32];
+  const [B, H, W, C, K] = [8, 16, 16, 32, 32];
   const flops = 2 * B * H * W * 3 * 3 * C * K;
   tf.tidy(() => {
     const x = seeded([B, H, W, C], 3);

@@ -19,12 +19,18 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
     const cases: Array<[string, number[], number[], number | [number, number], Pad]> = [
       ['3x3 stride 1 same', [2, 7, 6, 3], [3, 3, 3, 4], 1, 'same'],
       ['3x3 stride 2 same, odd size', [2, 9, 7, 3], [3, 3, 3, 5], 2, 'same'],
-      ['3x3 stride 2 valid, leftover column', [1, 8, 9, 2], [3, 3, 2, 3], 2, 'valid'],
+      ['batch 1: 3x3 stride 2 valid, leftover column', [1, 8, 9, 2], [3, 3, 2, 3], 2, 'valid'],
       // tfjs sizes numeric-pad outputs from the filter height and stride height only, so keep those cases square.
       ['3x3 stride 2 numeric pad 1', [2, 9, 8, 2], [3, 3, 2, 3], 2, 1],
       ['5x3 strides [2,1] explicit pad', [2, 10, 6, 2], [5, 3, 2, 3], [2, 1], [[0, 0], [1, 2], [2, 0], [0, 0]]],
       ['1x1 stride 1', [2, 5, 5, 4], [1, 1, 4, 6], 1, 'valid'],
       ['7x7 stride 2 same (stem)', [1, 16, 16, 3], [7, 7, 3, 4], 2, 'same'],
+      // Batch 1 takes the im2col weight-gradient path, batch ≥ 2 the swapped conv.
+      ['batch 4: 3x3 stride 1 same', [4, 7, 6, 3], [3, 3, 3, 4], 1, 'same'],
+      ['batch 5: 3x3 stride 2 same, odd size', [5, 9, 7, 3], [3, 3, 3, 5], 2, 'same'],
+      ['batch 4: 3x3 stride 2 valid, leftover column', [4, 8, 9, 2], [3, 3, 2, 3], 2, 'valid'],
+      ['batch 4: 5x3 strides [2,1] explicit pad', [4, 10, 6, 2], [5, 3, 2, 3], [2, 1], [[0, 0], [1, 2], [2, 0], [0, 0]]],
+      ['batch 6: 7x7 stride 2 same', [6, 12, 12, 3], [7, 7, 3, 4], 2, 'same'],
     ];
     it.each(cases)('%s', async (_name, xs, fs, strides, pad) => {
       await expectMatch((a, f) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, strides, pad), [x(xs), x(fs)]);
