@@ -142,7 +142,7 @@ export class Hooks {
   readonly afterRun = new AsyncSeriesHook<[RunEnd]>(['run']);
   readonly onError = new AsyncSeriesHook<[unknown]>(['error']);
   readonly onCheckpoint = new AsyncSeriesHook<[CheckpointInfo]>(['checkpoint']);
-  readonly onExport = new AsyncSeriesHook<[ExportInfo]>(['export']);
+  readonly onExport = new AsyncSeriesHook<[ExportInfo]>(['info']);
   readonly onTrial = new AsyncSeriesHook<[TrialEvent]>(['trial']);
   /** Lets a plugin rewrite a trial's suggestion before it runs (e.g. clamp a batch size). */
   readonly modifyTrial = new AsyncSeriesWaterfallHook<[TrialSuggestion]>(['suggestion']);

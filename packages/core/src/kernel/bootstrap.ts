@@ -55,4 +55,8 @@ export const STANDARD_PLUGINS = [
   '@kiln/plugin-data',
   '@kiln/plugin-train-basics',
   '@kiln/plugin-coco',
+  '@kiln/plugin-mlflow',
+  '@kiln/plugin-tuners',
+  '@kiln/plugin-export',
+  '@kiln/plugin-resnet',
 ];

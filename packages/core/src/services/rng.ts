@@ -18,6 +18,14 @@ export interface Rng {
   setState(state: readonly number[]): void;
 }
 
+/** splitmix32 finalizer: spreads nearby seeds over the whole 32-bit range. */
+function splitmix32(seed: number): number {
+  let z = (seed + 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) | 0;
+}
+
 function hashLabel(seed: number, label: string): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
   for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
@@ -28,7 +36,8 @@ function hashLabel(seed: number, label: string): number {
 export class SeededRng implements Rng {
   private gen: prand.RandomGenerator;
   constructor(readonly seed: number) {
-    this.gen = prand.xoroshiro128plus(seed | 0);
+    // xoroshiro's first outputs are poor for small seeds (seed 1 draws ~0.99999 first): scramble it.
+    this.gen = prand.xoroshiro128plus(splitmix32(seed | 0));
   }
   next(): number {
     // 53 random bits from two 32-bit draws, as in pure-rand's double distribution.
