@@ -2,10 +2,15 @@ import type { Dataset, DatasetInfo, Example } from '@kiln/core';
 
 /** A dataset held in memory as decoded examples. */
 export class InMemoryDataset implements Dataset {
+  /** Present only for single-label classification, so class-aware samplers refuse other tasks. */
+  readonly labelOf?: (index: number) => number;
+
   constructor(
     readonly info: DatasetInfo,
     private readonly examples: readonly Example[],
-  ) {}
+  ) {
+    if (info.task === 'classification' && info.targetShape.length === 0) this.labelOf = (index) => this.get(index).target as number;
+  }
 
   get size(): number {
     return this.examples.length;
@@ -15,11 +20,6 @@ export class InMemoryDataset implements Dataset {
     const example = this.examples[index];
     if (!example) throw new RangeError(`index ${index} out of range [0, ${this.examples.length})`);
     return example;
-  }
-
-  labelOf(index: number): number {
-    const target = this.get(index).target;
-    return typeof target === 'number' ? target : target[0];
   }
 }
 

@@ -128,3 +128,10 @@ describe('hard-sample', () => {
     expect(() => b.restore({ nope: true })).toThrow(/state/);
   });
 });
+
+test('class-aware samplers refuse datasets without single class labels', () => {
+  const info: DatasetInfo = { task: 'regression', inputs: [{ name: 'x', shape: [1], dtype: 'float32' }], targetShape: [], targetDtype: 'float32' };
+  const ds = new InMemoryDataset(info, [{ inputs: { x: Float32Array.of(0) }, target: 0.5 }]);
+  expect(ds.labelOf).toBeUndefined();
+  expect(() => new ClassBalancedSampler().epochIndices(ds, 0, 0)).toThrow(/class labels/);
+});
