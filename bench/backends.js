@@ -154,7 +154,7 @@ async function measure(backend) {
   const r = kernels();
   r['small CNN train samples/s'] = smallCnn();
   r['2-layer transformer train samples/s'] = transformer();
-  // On wasm, Kiln keeps one small one-hot filter per conv-gradient shape (3 here).
+  // On wasm, Kiln keeps one small one-hot filter per filter shape whose weight gradient ran at batch 1 (none here).
   const kept = tf.memory().numTensors - before;
   if (kept > (info.name === 'wasm' ? 3 : 0)) console.error(`warning: ${kept} tensors left on ${info.name}`);
   return { info, r };
