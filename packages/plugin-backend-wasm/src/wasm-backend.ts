@@ -78,7 +78,12 @@ export class WasmBackend implements Backend {
       version: info.tfjsWasmVersion ?? tf.version_core,
       threads: info.threads,
       simd: info.simd,
-      details: { tfjsCore: info.tfjsVersion, addedKernels: info.addedKernels.join(','), gradients },
+      details: {
+        tfjsCore: info.tfjsVersion,
+        binary: info.simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm',
+        kernels: `Kiln-added or fixed: ${info.addedKernels.join(', ')}`,
+        gradients,
+      },
     };
   }
 }

@@ -74,7 +74,8 @@ describe('training on wasm', () => {
     expect(a.tfBackend).toBe('wasm');
     expect(a.simd).toBe(true);
     expect(a.threads).toBe(1);
-    expect(String(a.details?.addedKernels)).toContain('Conv2DBackpropFilter');
+    expect(String(a.details?.kernels)).toContain('Conv2DBackpropFilter');
+    expect(a.details?.gradients).toBe(true);
   });
 
   it('explainMissingKernel turns the raw tfjs error into a BackendError naming op, backend and alternatives', () => {
