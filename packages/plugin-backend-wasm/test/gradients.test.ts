@@ -205,6 +205,23 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
       await expectMatch((a, w, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'relu' }), [x([5, 6]), x([6, 4]), x([4])]);
     });
 
+    it.each([
+      [false, true],
+      [true, false],
+      [true, true],
+    ])('batched matMul transposeA=%s transposeB=%s (wasm wrapper transposes explicitly)', async (ta, tb) => {
+      const aShape = ta ? [3, 5, 4] : [3, 4, 5];
+      const bShape = tb ? [3, 6, 5] : [3, 5, 6];
+      await expectMatch((a, b) => tf.matMul(a, b, ta, tb), [x(aShape), x(bShape)]);
+    });
+
+    it('fused matMul with transposeB, bias and relu', async () => {
+      await expectMatch(
+        (a, w, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: w as tf.Tensor2D, transposeB: true, bias: b, activation: 'relu' }),
+        [x([5, 6]), x([4, 6]), x([4])],
+      );
+    });
+
     it('scaled dot-product attention with a causal mask', async () => {
       const mask = new Float32Array(16).map((_, i) => (i % 4 > Math.floor(i / 4) ? -1e9 : 0));
       await expectMatch(

@@ -5,6 +5,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-bac
 import { unsortedSegmentSum } from './unsorted-segment-sum';
 import { cpuDelegate } from './cpu-delegate';
 import { forwardWithExplicitPadding } from './explicit-padding';
+import { matMulWithExplicitTransposes } from './matmul-transposes';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -49,8 +50,10 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
 /** wasm kernels that exist but give wrong results in tfjs-wasm 4.22; replaced by tfjs-backend-cpu's. */
 export const WASM_KERNELS_DELEGATED_TO_CPU = ['MaxPoolGrad', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'] as const;
 
-/** wasm kernels that crash on numeric/explicit padding; wrapped to pad first. */
-const PADDING_WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
+/** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK. */
+const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
+  ['BatchMatMul', matMulWithExplicitTransposes],
+  ['_FusedMatMul', matMulWithExplicitTransposes],
   ['Conv2D', forwardWithExplicitPadding],
   ['FusedConv2D', forwardWithExplicitPadding],
   ['DepthwiseConv2dNative', forwardWithExplicitPadding],
@@ -98,7 +101,7 @@ export function registerTrainingKernels(backendName = 'wasm'): string[] {
   for (const kernel of FASTER) {
     if (replaceKernel(kernel.kernelName, backendName, () => kernel.kernelFunc)) changed.push(kernel.kernelName);
   }
-  for (const [name, wrap] of PADDING_WRAPPED) {
+  for (const [name, wrap] of WRAPPED) {
     if (replaceKernel(name, backendName, wrap)) changed.push(name);
   }
   return changed;
