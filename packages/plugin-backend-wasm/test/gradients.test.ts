@@ -167,6 +167,11 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
       await expectMatch((a) => pool(a as tf.Tensor4D, size, stride, pad), [x([2, 7, 7, 3])]);
     });
 
+    it('max 2x2 stride 2 with ties: the gradient goes to the first maximum, as on cpu', async () => {
+      const values = randomValues(2 * 6 * 6 * 2, 21).map((v) => Math.round(v));
+      await expectMatch((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [{ shape: [2, 6, 6, 2], values }]);
+    });
+
     it('global average pooling (mean over H, W)', async () => {
       await expectMatch((a) => tf.mean(a, [1, 2]), [x([2, 5, 5, 4])]);
     });
@@ -241,6 +246,10 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
         },
         [x([2, 3, 8]), x([8, 8])],
       );
+    });
+
+    it('tile: broadcast-style (size-1 axes, Add path) and true repetition (wasm Tile)', async () => {
+      await expectMatch((a, b) => tf.add(tf.tile(a, [4, 1, 3]), tf.tile(b, [2, 1, 1])), [x([1, 5, 1]), x([2, 5, 3])]);
     });
 
     it('dropout-style mask, concat, slice, pad, tile, clip, abs, square, mean', async () => {

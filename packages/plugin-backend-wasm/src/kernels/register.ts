@@ -3,9 +3,11 @@ import { conv2dBackpropFilter } from './conv2d-backprop-filter';
 import { conv2dBackpropInput } from './conv2d-backprop-input';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop';
 import { unsortedSegmentSum } from './unsorted-segment-sum';
+import { maxPoolGrad } from './max-pool-grad';
 import { cpuDelegate } from './cpu-delegate';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
+import { tileAsBroadcast } from './tile';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -47,21 +49,28 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
   },
 ];
 
-/** wasm kernels that exist but give wrong results in tfjs-wasm 4.22; replaced by tfjs-backend-cpu's. */
-export const WASM_KERNELS_DELEGATED_TO_CPU = ['MaxPoolGrad', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'] as const;
+/** wasm kernels that exist but give wrong results in tfjs-wasm 4.22; replaced by tfjs-backend-cpu's (cheap ones). */
+export const WASM_KERNELS_DELEGATED_TO_CPU = ['ResizeBilinearGrad', 'ResizeNearestNeighborGrad'] as const;
 
-/** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK. */
+/** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile is slow. */
 const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['BatchMatMul', matMulWithExplicitTransposes],
   ['_FusedMatMul', matMulWithExplicitTransposes],
+  ['Tile', tileAsBroadcast],
   ['Conv2D', forwardWithExplicitPadding],
   ['FusedConv2D', forwardWithExplicitPadding],
   ['DepthwiseConv2dNative', forwardWithExplicitPadding],
   ['FusedDepthwiseConv2D', forwardWithExplicitPadding],
 ];
 
-/** wasm kernels that work but are far slower than a composition of fast wasm ops. */
+/** wasm kernels replaced by Kiln's: far slower than a composition of fast ops, or wrong. */
 const FASTER: ReadonlyArray<{ kernelName: string; kernelFunc: KernelFunc }> = [
+  {
+    // Also wrong on wasm (values); replaced outright.
+    kernelName: 'MaxPoolGrad',
+    kernelFunc: ({ inputs, attrs }) =>
+      maxPoolGrad(inputs.dy as tf.Tensor4D, inputs.input as tf.Tensor4D, attrsAs<Parameters<typeof maxPoolGrad>[2]>(attrs)),
+  },
   {
     kernelName: 'Conv2DBackpropInput',
     kernelFunc: ({ inputs, attrs }) =>
