@@ -4,7 +4,7 @@ import { conv2dBackpropInput } from './conv2d-backprop-input';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop';
 import { unsortedSegmentSum } from './unsorted-segment-sum';
 import { maxPoolGrad } from './max-pool-grad';
-import { cpuDelegate } from './cpu-delegate';
+import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
@@ -49,9 +49,6 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
   },
 ];
 
-/** wasm kernels that exist but give wrong results in tfjs-wasm 4.22; replaced by tfjs-backend-cpu's (cheap ones). */
-export const WASM_KERNELS_DELEGATED_TO_CPU = ['ResizeBilinearGrad', 'ResizeNearestNeighborGrad'] as const;
-
 /** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile is slow. */
 const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['BatchMatMul', matMulWithExplicitTransposes],
@@ -66,10 +63,20 @@ const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
 /** wasm kernels replaced by Kiln's: far slower than a composition of fast ops, or wrong. */
 const FASTER: ReadonlyArray<{ kernelName: string; kernelFunc: KernelFunc }> = [
   {
-    // Also wrong on wasm (values); replaced outright.
+    // Wrong values on wasm, like the two resize gradients below.
     kernelName: 'MaxPoolGrad',
     kernelFunc: ({ inputs, attrs }) =>
       maxPoolGrad(inputs.dy as tf.Tensor4D, inputs.input as tf.Tensor4D, attrsAs<Parameters<typeof maxPoolGrad>[2]>(attrs)),
+  },
+  {
+    kernelName: 'ResizeBilinearGrad',
+    kernelFunc: ({ inputs, attrs }) =>
+      resizeGrad('bilinear', inputs.images as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrsAs<Parameters<typeof resizeGrad>[3]>(attrs)),
+  },
+  {
+    kernelName: 'ResizeNearestNeighborGrad',
+    kernelFunc: ({ inputs, attrs }) =>
+      resizeGrad('nearest', inputs.images as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrsAs<Parameters<typeof resizeGrad>[3]>(attrs)),
   },
   {
     kernelName: 'Conv2DBackpropInput',
@@ -101,11 +108,6 @@ export function registerTrainingKernels(backendName = 'wasm'): string[] {
     if (tf.getKernel(kernel.kernelName, backendName) !== undefined) continue;
     tf.registerKernel({ kernelName: kernel.kernelName, backendName, kernelFunc: kernel.kernelFunc });
     changed.push(kernel.kernelName);
-  }
-  for (const name of WASM_KERNELS_DELEGATED_TO_CPU) {
-    // tfjs-backend-cpu's ResizeBilinearGrad labels its output [B, W, H, C] (values are [B, H, W, C]).
-    const shape = name === 'ResizeBilinearGrad' ? (inputs: tf.NamedTensorInfoMap) => (inputs.images as tf.TensorInfo).shape : undefined;
-    if (replaceKernel(name, backendName, () => cpuDelegate(name, shape))) changed.push(name);
   }
   for (const kernel of FASTER) {
     if (replaceKernel(kernel.kernelName, backendName, () => kernel.kernelFunc)) changed.push(kernel.kernelName);
