@@ -286,6 +286,23 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
     });
   });
 
+  describe('other differentiable ops', () => {
+    const ops: Array<[string, (...xs: tf.Tensor[]) => tf.Tensor, number[][]]> = [
+      ['cumsum (exclusive, reverse)', (a) => tf.add(tf.cumsum(a, 1), tf.cumsum(a, 1, true, true)), [[4, 5]]],
+      ['mirrorPad reflect + symmetric', (a) => tf.add(tf.mirrorPad(a, [[1, 1], [2, 2]], 'reflect'), tf.mirrorPad(a, [[1, 1], [2, 2]], 'symmetric')), [[4, 5]]],
+      ['prod, min, max, logSumExp', (a) => tf.stack([tf.prod(a, 1), tf.min(a, 1), tf.max(a, 1), tf.logSumExp(a, 1)]), [[3, 4]]],
+      ['where, squaredDifference, atan2, pow, log1p', (a, b) => tf.where(tf.tensor2d([[1, 0, 1, 0, 1], [0, 1, 1, 0, 0], [1, 1, 0, 0, 1], [0, 0, 0, 1, 1]], [4, 5], 'bool'), tf.squaredDifference(a, b), tf.add(tf.atan2(a, b), tf.log1p(tf.mul(tf.pow(a, 2), 0.5)))), [[4, 5], [4, 5]]],
+      ['reverse, slice, concat', (a) => tf.concat([tf.reverse(a, 1), tf.slice(a, [1, 0], [2, 5])], 0), [[4, 5]]],
+      ['spaceToBatchND / batchToSpaceND', (a) => tf.batchToSpaceND(tf.mul(tf.spaceToBatchND(a, [2, 2], [[0, 0], [0, 0]]), 2), [2, 2], [[0, 0], [0, 0]]), [[2, 4, 4, 3]]],
+      ['avgPool3d, maxPool3d', (a) => tf.add(tf.avgPool3d(a as tf.Tensor5D, 2, 2, 'valid'), tf.maxPool3d(a as tf.Tensor5D, 2, 2, 'valid')), [[1, 4, 4, 4, 2]]],
+      ['localResponseNormalization', (a) => tf.localResponseNormalization(a as tf.Tensor4D, 2, 1, 1, 0.5), [[1, 3, 3, 6]]],
+      ['sin, cos, tanh, sqrt(abs), reciprocal, rsqrt, expm1', (a) => tf.addN([tf.sin(a), tf.cos(a), tf.tanh(a), tf.sqrt(tf.add(tf.abs(a), 1)), tf.reciprocal(tf.add(tf.abs(a), 1)), tf.rsqrt(tf.add(tf.abs(a), 1)), tf.expm1(a)]), [[3, 4]]],
+    ];
+    it.each(ops)('%s', async (_name, f, shapes) => {
+      await expectMatch(f, shapes.map((shape) => x(shape)));
+    });
+  });
+
   it('dilated conv2d gradients are rejected by tfjs-core on every backend (not a wasm gap)', async () => {
     await expect(
       compareGradients((a, f) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2), [x([1, 6, 6, 2]), x([3, 3, 2, 2])]),
