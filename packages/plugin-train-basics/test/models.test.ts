@@ -85,10 +85,12 @@ describe('mlp', () => {
 
 describe('simple-cnn', () => {
   it('builds conv-bn-relu-pool blocks with batch-norm statistics as non-trainable weights', () => {
-    const model = buildSimpleCnn(SimpleCnnOptions.parse({ filters: [4, 8], denseUnits: [6] }), images, 0);
     const conv = 3 * 3 * 1 * 4 + 4 * 4 + 3 * 3 * 4 * 8 + 4 * 8; // kernels + bn (gamma, beta, mean, var)
-    const dense = 2 * 2 * 8 * 6 + 6 + 6 * 2 + 2; // 8→4→2 after two pools
-    expect(model.countParams()).toBe(conv + dense);
+    const flattened = buildSimpleCnn(SimpleCnnOptions.parse({ filters: [4, 8], denseUnits: [6], pooling: 'flatten' }), images, 0);
+    expect(flattened.countParams()).toBe(conv + (2 * 2 * 8 * 6 + 6) + (6 * 2 + 2)); // 8→4→2 after two pools, flattened
+    flattened.dispose();
+    const model = buildSimpleCnn(SimpleCnnOptions.parse({ filters: [4, 8], denseUnits: [6] }), images, 0);
+    expect(model.countParams()).toBe(conv + (8 * 6 + 6) + (6 * 2 + 2)); // global average pool: 8 channels
     const names = Object.keys(model.getWeights());
     expect(names).toContain('bn_0/moving_mean');
     expect(model.trainableVariables).toHaveLength(names.length - 4);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, UsageError } from '../errors';
 import { resolveConfig, type ResolvedConfig } from '../config/load';
 import { flattenConfig } from '../config/paths';
@@ -92,6 +93,8 @@ export async function setupRun(resolved: ResolvedConfig, options: RunOptions & {
   const config = kernel.config;
   const backend = kernel.names(Tokens.Backend).length ? await activateBackend(kernel) : undefined;
   validateBlocks(kernel, config);
+  // Production mode silences tfjs's console banners (e.g. "install tfjs-node") during runs.
+  if (!process.env.KILN_TFJS_DEBUG) tf.env().set('PROD', true);
   const mathRandom = new SeededMathRandom(config.seed);
   mathRandom.install();
   try {

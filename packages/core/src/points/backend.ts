@@ -1,4 +1,3 @@
-// ENGINEERS WORKING ON THE BACKEND PLUGINS: before anything else, read /tmp/helper-rules.md (npm/git locks, what not to edit, the 21:35 UTC deadline). This line will be removed.
 export interface BackendInfo {
   name: string;
   /** tfjs backend name it activates (`wasm`, `cpu`, `tensorflow`). */

@@ -7,7 +7,8 @@ import { layerName, outputUnits, requireDataset } from './dataset-shapes';
 export const SimpleCnnOptions = z.strictObject({
   filters: z.array(z.number().int().positive()).min(1).default([16, 32]).describe('Filters of each conv → batch-norm → relu → max-pool block, in order.'),
   kernelSize: z.number().int().positive().default(3).describe('Side of the square convolution kernels.'),
-  denseUnits: z.array(z.number().int().positive()).default([64]).describe('Hidden dense layers of the head, after flattening.'),
+  pooling: z.enum(['global-average', 'flatten']).default('global-average').describe('How the last feature map becomes a vector: global average pooling (position-invariant) or flattening (keeps positions, memorizes them on small data).'),
+  denseUnits: z.array(z.number().int().positive()).default([64]).describe('Hidden dense layers of the head, after pooling.'),
   dropout: z.number().min(0).lt(1).default(0).describe('Dropout rate before each dense layer of the head (training only).'),
 });
 export type SimpleCnnOptions = z.output<typeof SimpleCnnOptions>;
@@ -47,7 +48,7 @@ export function buildSimpleCnn(options: SimpleCnnOptions, dataset: DatasetInfo |
       side = Math.floor(side / 2);
     }
   });
-  x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
+  x = (options.pooling === 'flatten' ? tfl.layers.flatten({ name: 'flatten' }) : tfl.layers.globalAveragePooling2d({ name: 'gap' })).apply(x) as tfl.SymbolicTensor;
   options.denseUnits.forEach((n, i) => {
     if (options.dropout > 0) x = tfl.layers.dropout({ rate: options.dropout, seed: seed + 1000 + i, name: `dropout_${i}` }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.dense({
