@@ -40,7 +40,8 @@ export function buildSimpleCnn(options: SimpleCnnOptions, dataset: DatasetInfo |
       name: `conv_${i}`,
       kernelInitializer: tfl.initializers.heNormal({ seed: seed + i }),
     }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.batchNormalization({ name: `bn_${i}` }).apply(x) as tfl.SymbolicTensor;
+    // momentum 0.9 = PyTorch's 0.1: tfjs's 0.99 leaves inference statistics stale after a few hundred steps.
+    x = tfl.layers.batchNormalization({ name: `bn_${i}`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.activation({ activation: 'relu', name: `relu_${i}` }).apply(x) as tfl.SymbolicTensor;
     // Stop pooling once the feature map is down to 1 pixel, so deep stacks work on small inputs.
     if (side >= 2) {
