@@ -5,8 +5,9 @@ import type { Batch, Dataset, DatasetInfo, Example } from '../points/data';
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Stacks examples into a batch of tensors, one per input spec, checking every example's size. */
-export function collate(examples: Example[], info: DatasetInfo, indices: number[], weights?: number[]): Batch {
+export function collate(examples: readonly Example[], info: DatasetInfo, indices: readonly number[] = examples.map((_, i) => i), weights?: number[]): Batch {
   const n = examples.length;
+  if (indices.length !== n) throw new RangeError(`collate: ${n} examples but ${indices.length} indices`);
   const inputs: Record<string, tf.Tensor> = {};
   for (const spec of info.inputs) {
     const per = size(spec.shape);
@@ -30,7 +31,7 @@ export function collate(examples: Example[], info: DatasetInfo, indices: number[
     else targetData.set(ex.target, i * perTarget);
   });
   const targets = tf.tensor(targetData, [n, ...info.targetShape], info.targetDtype);
-  return { inputs, targets, indices, weights: weights ? tf.tensor1d(weights, 'float32') : undefined };
+  return { inputs, targets, indices: [...indices], weights: weights ? tf.tensor1d(weights, 'float32') : undefined };
 }
 
 /** Disposes every tensor of a batch. */
