@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { removeProject, tempProject } from './helpers/project';
 
-const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
+const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'kiln.js');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeProject));
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { readSafetensors } from '@kiln/core';
 import { removeProject, tempProject } from './helpers/project';
 
-const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
+const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'kiln.js');
 let dir: string;
 afterAll(() => removeProject(dir));
 
