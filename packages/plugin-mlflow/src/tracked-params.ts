@@ -1,30 +1,10 @@
 import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { KILN_VERSION } from '@kiln/core';
+import { flattenConfig, KILN_VERSION } from '@kiln/core';
 import type { ParamValue } from '@kiln/core';
 
-/**
- * Flattens a config into MLflow params: nested objects become dotted keys
- * (`optimizer.lr`), arrays become their JSON text, null becomes "null".
- */
-export function flattenParams(config: unknown, prefix = ''): Record<string, ParamValue> {
-  const out: Record<string, ParamValue> = {};
-  const visit = (value: unknown, key: string): void => {
-    if (value === undefined || typeof value === 'function') return;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const entries = Object.entries(value as Record<string, unknown>);
-      if (entries.length === 0 && key) out[key] = '{}';
-      for (const [k, v] of entries) visit(v, key ? `${key}.${k}` : k);
-      return;
-    }
-    if (!key) return;
-    if (Array.isArray(value) || value === null) out[key] = JSON.stringify(value);
-    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value;
-    else out[key] = String(value);
-  };
-  visit(config, prefix);
-  return out;
-}
+/** Config → MLflow params (dotted keys; arrays, null and empty objects as JSON): core's flattening. */
+export const flattenParams: (config: unknown, prefix?: string) => Record<string, ParamValue> = flattenConfig;
 
 /** The git commit of `cwd`, or undefined outside a git work tree (or without git). */
 export function gitCommit(cwd: string = process.cwd()): string | undefined {

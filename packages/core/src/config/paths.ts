@@ -94,16 +94,25 @@ export function leafPaths(value: unknown, prefix: PathSegment[] = []): PathSegme
   return [prefix];
 }
 
-/** Dotted-key view of a config, for trackers: `{ 'optimizer.lr': 0.01, 'model.widths': '[32,64]' }`. */
-export function flattenConfig(value: unknown): Record<string, string | number | boolean> {
+/**
+ * Dotted-key view of a config, for trackers: `{ 'optimizer.lr': 0.01, 'model.widths': '[32,64]' }`.
+ * Arrays, null and empty objects become their JSON text; undefined and functions are skipped.
+ */
+export function flattenConfig(config: unknown, prefix = ''): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  const walk = (node: unknown, prefix: string) => {
-    if (isPlainObject(node) && Object.keys(node).length) {
-      for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k);
-    } else if (prefix) {
-      out[prefix] = typeof node === 'number' || typeof node === 'boolean' || typeof node === 'string' ? node : JSON.stringify(node);
+  const visit = (value: unknown, key: string): void => {
+    if (value === undefined || typeof value === 'function') return;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length === 0 && key) out[key] = '{}';
+      for (const [k, v] of entries) visit(v, key ? `${key}.${k}` : k);
+      return;
     }
+    if (!key) return;
+    if (Array.isArray(value) || value === null) out[key] = JSON.stringify(value);
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value;
+    else out[key] = String(value);
   };
-  walk(value, '');
+  visit(config, prefix);
   return out;
 }

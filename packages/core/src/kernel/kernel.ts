@@ -252,39 +252,35 @@ export class Kernel {
   async build<T>(point: symbol, block: ComponentBlock | undefined, configPath?: string): Promise<T>;
   async build(point: symbol, block: ComponentBlock | undefined, configPath?: string): Promise<unknown> {
     const at = configPath ?? POINT_CONFIG_KEYS[point as PointToken] ?? pointName(point);
-    const kind = pointName(point);
     if (!block || typeof block !== 'object') {
-      throw new ConfigError(`no ${kind} configured`, {
+      throw new ConfigError(`no ${pointName(point)} configured`, {
         where: this.locate(at),
         hint: `add a '${at}' block with a type (known: ${this.names(point).sort().join(', ') || 'none'}) or extend a preset`,
       });
     }
-    if (typeof block.type !== 'string') {
-      throw new ConfigError(`${kind} block has no 'type'`, { where: this.locate(at), hint: knownNamesHint('', this.names(point)) });
-    }
-    const registration = this.registration(point, block.type);
-    if (!registration) {
-      throw new ConfigError(`unknown ${kind} type '${block.type}'`, {
-        where: this.locate(`${at}.type`),
-        hint: `${knownNamesHint(block.type, this.names(point))}; a plugin may be missing from 'plugins'`,
-      });
-    }
-    const options = this.validateOptions(point, block, at);
+    const options = this.checkedOptions(point, block, at);
     const factory = this.container.getNamed<AnyFactory>(point, block.type);
     return factory(options, this.componentContext(at));
   }
 
   /** Checks a block's type and options without building it (so a run fails before any work). */
   validate(point: symbol, block: ComponentBlock | undefined, configPath: string): void {
-    if (!block) return;
-    const registration = this.registration(point, block.type);
-    if (!registration) {
-      throw new ConfigError(`unknown ${pointName(point)} type '${block.type}'`, {
-        where: this.locate(`${configPath}.type`),
-        hint: `${knownNamesHint(String(block.type), this.names(point))}; a plugin may be missing from 'plugins'`,
+    if (block) this.checkedOptions(point, block, configPath);
+  }
+
+  /** The registered type of a block, and its options validated against that type's schema. */
+  private checkedOptions(point: symbol, block: ComponentBlock, at: string): unknown {
+    const kind = pointName(point);
+    if (typeof block.type !== 'string') {
+      throw new ConfigError(`${kind} block has no 'type'`, { where: this.locate(at), hint: knownNamesHint('', this.names(point)) });
+    }
+    if (!this.registration(point, block.type)) {
+      throw new ConfigError(`unknown ${kind} type '${block.type}'`, {
+        where: this.locate(`${at}.type`),
+        hint: `${knownNamesHint(block.type, this.names(point))}; a plugin may be missing from 'plugins'`,
       });
     }
-    this.validateOptions(point, block, configPath);
+    return this.validateOptions(point, block, at);
   }
 
   private validateOptions(point: symbol, block: ComponentBlock, at: string): unknown {
