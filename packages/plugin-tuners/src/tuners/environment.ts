@@ -28,9 +28,9 @@ export function trialId(n: number): string {
 }
 
 /**
- * A seeded generator for a tuner component. xoroshiro128+ seeded with a small integer gives
- * poorly mixed first outputs (core's SeededRng(42).next() ≈ 0.99999), so the stream is forked
- * by label and its first 16 draws are discarded.
+ * A seeded generator for a tuner component, forked by label. The 16 discarded draws once
+ * worked around poorly mixed first outputs, which core's SeededRng now fixes by scrambling
+ * the seed; they stay so that a seed keeps giving the same trials.
  */
 export function tunerRng(seed: number, label: string): SeededRng {
   const rng = new SeededRng(seed).fork(label);
