@@ -59,4 +59,6 @@ export const STANDARD_PLUGINS = [
   '@kiln/plugin-tuners',
   '@kiln/plugin-export',
   '@kiln/plugin-resnet',
+  '@kiln/plugin-bert',
+  '@kiln/plugin-backend-native',
 ];

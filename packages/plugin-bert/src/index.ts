@@ -1,0 +1,10 @@
+import { definePlugin } from '@kiln/core';
+
+export default definePlugin({
+  name: '@kiln/plugin-bert',
+  version: '0.1.0',
+  kiln: '^0.1.0',
+  register() {
+    // populated by the package's implementation
+  },
+});
