@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { definePlugin, Tokens } from '@kiln/core';
-import type { Tracker } from '@kiln/core';
+import type { DatasetInfo, Logger } from '@kiln/core';
 import { MlflowFileTracker } from './file-store/mlflow-file-tracker';
 import { MlflowRestTracker } from './rest/mlflow-rest-tracker';
 import { runsCommand } from './command/runs-command';
-import { systemTags } from './tracked-params';
+import { retrainCommand } from './retrain/retrain-command';
+import { datasetTags, systemTags } from './tracked-params';
 
 export * from './validation';
 export * from './nan-policy';
@@ -16,6 +17,9 @@ export * from './rest/mlflow-http-client';
 export * from './rest/mlflow-rest-tracker';
 export * from './registry/mlflow-model-registry';
 export * from './command/runs-command';
+export * from './registry/model-artifacts';
+export * from './retrain/retrain';
+export * from './retrain/retrain-command';
 
 export const MlflowTrackerOptionsSchema = z.strictObject({
   uri: z
@@ -29,6 +33,11 @@ export const MlflowTrackerOptionsSchema = z.strictObject({
     .default('log')
     .describe('NaN/±Infinity metric values: "log" them as MLflow does (nan/inf), "skip" them with a warning, or "error"'),
   systemTags: z.boolean().default(true).describe('add mlflow.user, mlflow.source.*, git commit, Kiln version and host tags to every run'),
+  tags: z.record(z.string(), z.string()).default({}).describe('extra tags set on every run this tracker starts (team, dataset version, …)'),
+  parentRunId: z
+    .string()
+    .optional()
+    .describe('nest the runs this tracker starts under this run (the mlflow.parentRunId tag) unless startRun names another parent'),
   spoolDir: z
     .string()
     .default('.kiln/mlflow-spool')
@@ -43,13 +52,19 @@ export const MlflowTrackerOptionsSchema = z.strictObject({
 export type MlflowTrackerOptions = z.output<typeof MlflowTrackerOptionsSchema>;
 
 /** Builds the file-store tracker for a folder URI (or `file:` URI), the REST tracker for http(s). */
-export function createMlflowTracker(options: MlflowTrackerOptions, baseDir: string = process.cwd(), logger?: import('@kiln/core').Logger): Tracker {
-  const tags = options.systemTags ? systemTags({ cwd: baseDir }) : {};
+export function createMlflowTracker(
+  options: MlflowTrackerOptions,
+  baseDir: string = process.cwd(),
+  logger?: Logger,
+  dataset?: DatasetInfo,
+): MlflowFileTracker | MlflowRestTracker {
+  const tags = { ...(options.systemTags ? systemTags({ cwd: baseDir }) : {}), ...datasetTags(dataset), ...options.tags };
   if (/^https?:\/\//.test(options.uri)) {
     return new MlflowRestTracker({
       uri: options.uri,
       experiment: options.experiment,
       tags,
+      parentRunId: options.parentRunId,
       nan: options.nan,
       logger,
       spoolDir: path.resolve(baseDir, options.spoolDir),
@@ -60,7 +75,7 @@ export function createMlflowTracker(options: MlflowTrackerOptions, baseDir: stri
     });
   }
   const folder = options.uri.startsWith('file:') ? new URL(options.uri).pathname : path.resolve(baseDir, options.uri);
-  return new MlflowFileTracker({ root: folder, experiment: options.experiment, tags, nan: options.nan, logger });
+  return new MlflowFileTracker({ root: folder, experiment: options.experiment, tags, parentRunId: options.parentRunId, nan: options.nan, logger });
 }
 
 export default definePlugin({
@@ -72,10 +87,11 @@ export default definePlugin({
     ctx.provide(
       Tokens.Tracker,
       'mlflow',
-      (options, context) => createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger),
+      (options, context) => createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger, context.dataset),
       MlflowTrackerOptionsSchema,
       { description: 'Logs params, metric history, tags and artifacts to MLflow: a local mlruns/ folder (default) or a tracking server' },
     );
     ctx.command(runsCommand);
+    ctx.command(retrainCommand);
   },
 });

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { flattenConfig, KILN_VERSION } from '@kiln/core';
-import type { ParamValue } from '@kiln/core';
+import type { DatasetInfo, ParamValue } from '@kiln/core';
 
 /** Config → MLflow params (dotted keys; arrays, null and empty objects as JSON): core's flattening. */
 export const flattenParams: (config: unknown, prefix?: string) => Record<string, ParamValue> = flattenConfig;
@@ -45,4 +45,16 @@ function safeUser(): string {
   } catch {
     return process.env.USER ?? 'unknown';
   }
+}
+
+/**
+ * What the trained model expects of its data: the class names in label-index order
+ * (`kiln.data.classes`, JSON) and the task, so `kiln retrain` can pin them when it reads new data.
+ */
+export function datasetTags(dataset: DatasetInfo | undefined): Record<string, string> {
+  if (!dataset) return {};
+  const tags: Record<string, string> = { 'kiln.data.task': dataset.task };
+  const classes = dataset.classNames ? JSON.stringify(dataset.classNames) : undefined;
+  if (classes && classes.length <= 5000) tags['kiln.data.classes'] = classes;
+  return tags;
 }

@@ -11,6 +11,8 @@ export interface MlflowFileTrackerOptions {
   experiment?: string;
   /** Tags added to every run (see `systemTags()`). */
   tags?: Record<string, string>;
+  /** Parent of the runs this tracker starts when startRun names none (and no run is active). */
+  parentRunId?: string;
   nan?: NanPolicy;
   logger?: Logger;
 }
@@ -33,9 +35,10 @@ export class MlflowFileTracker implements Tracker {
   async startRun(options: StartRunOptions): Promise<{ runId: string; location: string }> {
     const experimentId = this.store.getOrCreateExperiment(options.experiment ?? this.options.experiment ?? 'Default');
     const tags: Record<string, string> = { ...(this.options.tags ?? {}), ...(options.tags ?? {}) };
-    if (options.parentRunId) {
-      this.store.locateRun(options.parentRunId);
-      tags['mlflow.parentRunId'] = options.parentRunId;
+    const parentRunId = options.parentRunId ?? (this.runId ? undefined : this.options.parentRunId);
+    if (parentRunId) {
+      this.store.locateRun(parentRunId);
+      tags['mlflow.parentRunId'] = parentRunId;
     }
     const info = this.store.createRun(experimentId, { runName: options.runName, userId: tags['mlflow.user'], tags });
     if (this.runId) this.parents.push(this.runId);

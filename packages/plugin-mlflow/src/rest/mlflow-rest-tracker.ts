@@ -18,6 +18,8 @@ export interface MlflowRestTrackerOptions {
   uri: string;
   experiment?: string;
   tags?: Record<string, string>;
+  /** Parent of the runs this tracker starts when startRun names none (and no run is active). */
+  parentRunId?: string;
   nan?: NanPolicy;
   logger?: Logger;
   /** Where unsent entities are kept when the server is still down at endRun. */
@@ -168,7 +170,11 @@ export class MlflowRestTracker implements Tracker {
 
   async startRun(options: StartRunOptions): Promise<{ runId: string; location: string }> {
     const tags: Record<string, string> = { ...(this.options.tags ?? {}), ...(options.tags ?? {}) };
-    if (options.parentRunId) tags['mlflow.parentRunId'] = options.parentRunId;
+    const parentRunId = options.parentRunId ?? (this.run ? undefined : this.options.parentRunId);
+    if (parentRunId) {
+      validateRunId(parentRunId, 'startRun parentRunId');
+      tags['mlflow.parentRunId'] = parentRunId;
+    }
     for (const [k, v] of Object.entries(tags)) {
       validateKey('tag', k, 'startRun');
       validateTagValue(k, v, 'startRun');
