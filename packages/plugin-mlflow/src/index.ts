@@ -6,6 +6,7 @@ import { MlflowFileTracker } from './file-store/mlflow-file-tracker';
 import { MlflowRestTracker } from './rest/mlflow-rest-tracker';
 import { runsCommand } from './command/runs-command';
 import { retrainCommand } from './retrain/retrain-command';
+import { tapModelRegistration } from './registry/register-trained-model';
 import { datasetTags, systemTags } from './tracked-params';
 
 export * from './validation';
@@ -18,6 +19,7 @@ export * from './rest/mlflow-rest-tracker';
 export * from './registry/mlflow-model-registry';
 export * from './command/runs-command';
 export * from './registry/model-artifacts';
+export * from './registry/register-trained-model';
 export * from './retrain/retrain';
 export * from './retrain/retrain-command';
 
@@ -48,6 +50,10 @@ export const MlflowTrackerOptionsSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(1000).default(200).describe('REST only: buffered metrics+params+tags that trigger a log-batch call'),
   flushIntervalMs: z.number().int().min(0).default(5000).describe('REST only: longest time a logged value waits in the buffer before a send'),
   timeoutMs: z.number().int().min(1).default(10000).describe('REST only: per-request timeout'),
+  register: z
+    .boolean()
+    .default(true)
+    .describe('file store only: register each trained model as a new version of the use-case (config `name`) and move `champion` to it when it beats the champion on the same validation data'),
 });
 export type MlflowTrackerOptions = z.output<typeof MlflowTrackerOptionsSchema>;
 
@@ -87,7 +93,11 @@ export default definePlugin({
     ctx.provide(
       Tokens.Tracker,
       'mlflow',
-      (options, context) => createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger, context.dataset),
+      (options, context) => {
+        const tracker = createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger, context.dataset);
+        if (options.register && tracker instanceof MlflowFileTracker) tapModelRegistration(context.hooks, tracker, context.baseDir, context.logger);
+        return tracker;
+      },
       MlflowTrackerOptionsSchema,
       { description: 'Logs params, metric history, tags and artifacts to MLflow: a local mlruns/ folder (default) or a tracking server' },
     );

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ConfigError, DataError, MemoryLogger, resolveConfig } from '@kiln/core';
+import { ConfigError, DataError, MemoryLogger, resolveConfig, trainResolved } from '@kiln/core';
 import { MlflowFileStore, MlflowModelRegistry, retrain, retrainCommand, retrainOptionsFrom, RetrainOptionsSchema, swapDataFile } from '../src';
 import { readRunFolder } from './support/independent-mlruns-reader';
 
@@ -158,4 +158,30 @@ test('retrain: clear errors for a missing name, a missing data file and a missin
   await expect(retrainCommand.run([], { threshold: '0.5' }, { stdout, cwd: dir, logger: new MemoryLogger(), globals: {}, resolved: await userConfig() } as never)).rejects.toMatchObject({
     where: '--data',
   });
+});
+
+test('kiln train with the file-store tracker registers every model; champion moves only on the same validation data', async () => {
+  const root = path.join(dir, 'mlruns-train');
+  const registry = new MlflowModelRegistry(root);
+  const store = new MlflowFileStore(root);
+  const run = async (extra: Record<string, unknown>) => {
+    const base = await userConfig({ tracker: { type: 'mlflow', uri: 'mlruns-train', systemTags: false }, ...extra });
+    return trainResolved(base, { cwd: dir, logger: new MemoryLogger(), defaultPlugins: PLUGINS });
+  };
+  const best = (r: { history: Record<string, number>[] }) => Math.max(...r.history.map((h) => h['val/accuracy']));
+  const trained = await run({ output: { dir: 'runs', name: 'train-1' } });
+  expect(registry.getAlias('churn', 'champion')).toBe(1);
+  const v1 = registry.getVersion('churn', 1);
+  expect(v1.tags['kiln.metric.val/accuracy']).toBe(String(best(trained)));
+  expect(fs.existsSync(path.join(store.locateRun(v1.runId!).dir, 'artifacts', 'model', 'checkpoints', 'best.safetensors'))).toBe(true);
+  // A barely trained model on the same data and seed: registered, promoted only if it is better.
+  const weak = await run({ output: { dir: 'runs', name: 'train-2' }, optimizer: { type: 'adam', lr: 1e-9 }, trainer: { epochs: 1, batchSize: 32, monitor: 'val/accuracy', mode: 'max' } });
+  expect(registry.listVersionNumbers('churn')).toEqual([1, 2]);
+  expect(registry.getAlias('churn', 'champion')).toBe(best(weak) > best(trained) ? 2 : 1);
+  expect(best(weak)).toBeLessThan(best(trained));
+  // Another seed holds out other rows: not comparable, so the champion stays whatever the value.
+  await run({ output: { dir: 'runs', name: 'train-3' }, seed: 8 });
+  expect(registry.listVersionNumbers('churn')).toEqual([1, 2, 3]);
+  expect(registry.getAlias('churn', 'champion')).toBe(1);
+  expect(registry.getVersion('churn', 3).tags['kiln.validation']).not.toBe(v1.tags['kiln.validation']);
 });

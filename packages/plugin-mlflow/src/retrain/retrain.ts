@@ -21,6 +21,7 @@ import { MlflowFileStore } from '../file-store/mlflow-file-store';
 import { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
 import { MlflowModelRegistry } from '../registry/mlflow-model-registry';
 import { aliasedModel, logModelArtifacts } from '../registry/model-artifacts';
+import { validationFingerprint } from '../registry/register-trained-model';
 import { systemTags } from '../tracked-params';
 
 /** The `retrain:` config section (and `kiln retrain` flags): when and how a champion is retrained. */
@@ -274,7 +275,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       trainer,
       ...(options.lr !== undefined ? { optimizer: { ...(base.optimizer as ConfigObject), lr: options.lr } } : {}),
       callbacks: callbacks.some((c) => c.type === 'checkpoint') ? callbacks : [...callbacks, { type: 'checkpoint' }],
-      tracker: { type: 'mlflow', uri: root, experiment: name, parentRunId: decisionRunId, tags: { 'kiln.retrain.role': champion ? 'fine-tune' : 'base' } },
+      tracker: { type: 'mlflow', uri: root, experiment: name, register: false, parentRunId: decisionRunId, tags: { 'kiln.retrain.role': champion ? 'fine-tune' : 'base' } },
       output: { dir: outputDir, name: `retrain-${name}-${stamp(started)}-${decisionRunId.slice(0, 8)}` },
     };
     const trainResolvedConfig = await resolveConfig({ cwd: baseDir, inline: trainConfig, search: false });
@@ -292,6 +293,8 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir);
     const version = registry.registerModel(name, `runs:/${runId}/model`, runId, {
       'kiln.retrain.parent': decisionRunId,
+      'kiln.validation': validationFingerprint({ data: holdoutData, seed: trainResolvedConfig.config.seed }),
+      'kiln.monitor': monitor,
       ...(champion ? { 'kiln.retrain.base_version': String(champion.version.version) } : {}),
     });
     const holdoutConfig = { ...trainResolvedConfig.config, data: holdoutData } as unknown as ConfigObject;
