@@ -1,0 +1,255 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace kiln {
+namespace {
+
+// Floats of im2col scratch per pass: big enough that panel packing is amortised, small enough for L3-ish.
+constexpr long kColBudget = 1L << 22;
+
+bool isPointwise(const ConvGeom& g) {
+  return g.fH == 1 && g.fW == 1 && g.sH == 1 && g.sW == 1 && g.padT == 0 && g.padL == 0 && g.outH == g.inH &&
+         g.outW == g.inW;
+}
+
+// Rows [p0, p1) of the im2col matrix: row p = output pixel (b, oy, ox); columns (ky, kx, c) like HWIO filters.
+void im2col(const ConvGeom& g, const float* x, long p0, long p1, float* col) {
+  const long K = g.fH * g.fW * g.inC;
+  parallelFor(p1 - p0, 16, [&](long r0, long r1, int) {
+    for (long p = p0 + r0; p < p0 + r1; p++) {
+      long b = p / (g.outH * g.outW), r = p % (g.outH * g.outW);
+      long oy = r / g.outW, ox = r % g.outW;
+      float* dst = col + (p - p0) * K;
+      for (long ky = 0; ky < g.fH; ky++) {
+        long iy = oy * g.sH - g.padT + ky * g.dH;
+        if (iy < 0 || iy >= g.inH) {
+          std::memset(dst, 0, sizeof(float) * g.fW * g.inC);
+          dst += g.fW * g.inC;
+          continue;
+        }
+        const float* src = x + (b * g.inH + iy) * g.inW * g.inC;
+        for (long kx = 0; kx < g.fW; kx++) {
+          long ix = ox * g.sW - g.padL + kx * g.dW;
+          if (ix < 0 || ix >= g.inW)
+            std::memset(dst, 0, sizeof(float) * g.inC);
+          else
+            std::memcpy(dst, src + ix * g.inC, sizeof(float) * g.inC);
+          dst += g.inC;
+        }
+      }
+    }
+  });
+}
+
+long chunkRows(long rows, long K, long granule) {
+  long r = std::max(granule, (kColBudget / std::max(K, 1L)) / granule * granule);
+  return std::min(rows, r);
+}
+
+}  // namespace
+
+void biasActivation(float* y, long m, long n, const float* bias, int activation, float alpha) {
+  if (bias == nullptr && activation == kLinear) return;
+  parallelFor(m, std::max(1L, 16384 / std::max(n, 1L)), [&](long r0, long r1, int) {
+    for (long i = r0; i < r1; i++) {
+      float* row = y + i * n;
+      if (bias != nullptr)
+        for (long j = 0; j < n; j++) row[j] += bias[j];
+      switch (activation) {
+        case kRelu:
+          for (long j = 0; j < n; j++) row[j] = row[j] > 0.f ? row[j] : 0.f;
+          break;
+        case kRelu6:
+          for (long j = 0; j < n; j++) row[j] = std::min(std::max(row[j], 0.f), 6.f);
+          break;
+        case kElu:
+          for (long j = 0; j < n; j++) row[j] = row[j] >= 0.f ? row[j] : std::expm1(row[j]);
+          break;
+        case kLeakyRelu:
+          for (long j = 0; j < n; j++) row[j] = row[j] < 0.f ? alpha * row[j] : row[j];
+          break;
+        case kSigmoid:
+          for (long j = 0; j < n; j++) row[j] = 1.f / (1.f + std::exp(-row[j]));
+          break;
+        default:
+          break;
+      }
+    }
+  });
+}
+
+void conv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
+  const long M = g.batch * g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
+  if (isPointwise(g)) {
+    gemm(false, false, M, N, K, x, K, f, N, y, N, false);
+    return;
+  }
+  const long rows = chunkRows(M, K, 64);
+  std::vector<float> col(static_cast<size_t>(rows * K));
+  for (long p0 = 0; p0 < M; p0 += rows) {
+    long p1 = std::min(M, p0 + rows);
+    im2col(g, x, p0, p1, col.data());
+    gemm(false, false, p1 - p0, N, K, col.data(), K, f, N, y + p0 * N, N, false);
+  }
+}
+
+void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df) {
+  const long M = g.batch * g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
+  if (M == 0) {
+    std::memset(df, 0, sizeof(float) * K * N);
+    return;
+  }
+  if (isPointwise(g)) {
+    gemm(true, false, K, N, M, x, K, dy, N, df, N, false);
+    return;
+  }
+  const long rows = chunkRows(M, K, 64);
+  std::vector<float> col(static_cast<size_t>(rows * K));
+  for (long p0 = 0; p0 < M; p0 += rows) {
+    long p1 = std::min(M, p0 + rows);
+    im2col(g, x, p0, p1, col.data());
+    gemm(true, false, K, N, p1 - p0, col.data(), K, dy + p0 * N, N, df, N, p0 > 0);
+  }
+}
+
+void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx) {
+  const long perImage = g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
+  if (isPointwise(g)) {
+    gemm(false, true, g.batch * perImage, K, N, dy, N, f, N, dx, K, false);
+    return;
+  }
+  // Whole images per pass, so the col2im gather below finds every row it needs in the pass.
+  const long images = std::max(1L, std::min(g.batch, kColBudget / std::max(perImage * K, 1L)));
+  std::vector<float> dcol(static_cast<size_t>(images * perImage * K));
+  for (long b0 = 0; b0 < g.batch; b0 += images) {
+    long b1 = std::min(g.batch, b0 + images);
+    gemm(false, true, (b1 - b0) * perImage, K, N, dy + b0 * perImage * N, N, f, N, dcol.data(), K, false);
+    const float* cols = dcol.data();
+    parallelFor((b1 - b0) * g.inH, 1, [&](long r0, long r1, int) {
+      for (long r = r0; r < r1; r++) {
+        long b = r / g.inH, iy = r % g.inH;
+        float* out = dx + ((b0 + b) * g.inH + iy) * g.inW * g.inC;
+        std::memset(out, 0, sizeof(float) * g.inW * g.inC);
+        for (long ky = 0; ky < g.fH; ky++) {
+          long ty = iy + g.padT - ky * g.dH;
+          if (ty < 0 || ty % g.sH != 0) continue;
+          long oy = ty / g.sH;
+          if (oy >= g.outH) continue;
+          for (long ix = 0; ix < g.inW; ix++) {
+            float* o = out + ix * g.inC;
+            for (long kx = 0; kx < g.fW; kx++) {
+              long tx = ix + g.padL - kx * g.dW;
+              if (tx < 0 || tx % g.sW != 0) continue;
+              long ox = tx / g.sW;
+              if (ox >= g.outW) continue;
+              const float* src = cols + ((b * g.outH + oy) * g.outW + ox) * K + (ky * g.fW + kx) * g.inC;
+              for (long c = 0; c < g.inC; c++) o[c] += src[c];
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+void depthwiseConv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
+  const long mult = g.mult(), C = g.inC, OC = g.outC;
+  parallelFor(g.batch * g.outH, 1, [&](long r0, long r1, int) {
+    for (long r = r0; r < r1; r++) {
+      long b = r / g.outH, oy = r % g.outH;
+      for (long ox = 0; ox < g.outW; ox++) {
+        float* out = y + ((b * g.outH + oy) * g.outW + ox) * OC;
+        std::memset(out, 0, sizeof(float) * OC);
+        for (long ky = 0; ky < g.fH; ky++) {
+          long iy = oy * g.sH - g.padT + ky * g.dH;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (long kx = 0; kx < g.fW; kx++) {
+            long ix = ox * g.sW - g.padL + kx * g.dW;
+            if (ix < 0 || ix >= g.inW) continue;
+            const float* in = x + ((b * g.inH + iy) * g.inW + ix) * C;
+            const float* w = f + (ky * g.fW + kx) * OC;
+            if (mult == 1) {
+              for (long c = 0; c < C; c++) out[c] += in[c] * w[c];
+            } else {
+              for (long c = 0; c < C; c++)
+                for (long m = 0; m < mult; m++) out[c * mult + m] += in[c] * w[c * mult + m];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void depthwiseBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx) {
+  const long mult = g.mult(), C = g.inC, OC = g.outC;
+  parallelFor(g.batch * g.inH, 1, [&](long r0, long r1, int) {
+    for (long r = r0; r < r1; r++) {
+      long b = r / g.inH, iy = r % g.inH;
+      for (long ix = 0; ix < g.inW; ix++) {
+        float* out = dx + ((b * g.inH + iy) * g.inW + ix) * C;
+        std::memset(out, 0, sizeof(float) * C);
+        for (long ky = 0; ky < g.fH; ky++) {
+          long ty = iy + g.padT - ky * g.dH;
+          if (ty < 0 || ty % g.sH != 0 || ty / g.sH >= g.outH) continue;
+          long oy = ty / g.sH;
+          for (long kx = 0; kx < g.fW; kx++) {
+            long tx = ix + g.padL - kx * g.dW;
+            if (tx < 0 || tx % g.sW != 0 || tx / g.sW >= g.outW) continue;
+            long ox = tx / g.sW;
+            const float* d = dy + ((b * g.outH + oy) * g.outW + ox) * OC;
+            const float* w = f + (ky * g.fW + kx) * OC;
+            if (mult == 1) {
+              for (long c = 0; c < C; c++) out[c] += d[c] * w[c];
+            } else {
+              for (long c = 0; c < C; c++)
+                for (long m = 0; m < mult; m++) out[c] += d[c * mult + m] * w[c * mult + m];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void depthwiseBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df) {
+  const long mult = g.mult(), C = g.inC, OC = g.outC, F = g.fH * g.fW * OC;
+  const int threads = pool().size();
+  std::vector<float> partial(static_cast<size_t>(threads) * F, 0.f);
+  parallelFor(g.batch * g.outH, 1, [&](long r0, long r1, int worker) {
+    float* acc = partial.data() + static_cast<size_t>(worker) * F;
+    for (long r = r0; r < r1; r++) {
+      long b = r / g.outH, oy = r % g.outH;
+      for (long ox = 0; ox < g.outW; ox++) {
+        const float* d = dy + ((b * g.outH + oy) * g.outW + ox) * OC;
+        for (long ky = 0; ky < g.fH; ky++) {
+          long iy = oy * g.sH - g.padT + ky * g.dH;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (long kx = 0; kx < g.fW; kx++) {
+            long ix = ox * g.sW - g.padL + kx * g.dW;
+            if (ix < 0 || ix >= g.inW) continue;
+            const float* in = x + ((b * g.inH + iy) * g.inW + ix) * C;
+            float* w = acc + (ky * g.fW + kx) * OC;
+            if (mult == 1) {
+              for (long c = 0; c < C; c++) w[c] += in[c] * d[c];
+            } else {
+              for (long c = 0; c < C; c++)
+                for (long m = 0; m < mult; m++) w[c * mult + m] += in[c] * d[c * mult + m];
+            }
+          }
+        }
+      }
+    }
+  });
+  std::memcpy(df, partial.data(), sizeof(float) * F);
+  for (int t = 1; t < threads; t++)
+    for (long i = 0; i < F; i++) df[i] += partial[static_cast<size_t>(t) * F + i];
+}
+
+}  // namespace kiln

@@ -1,0 +1,209 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace kiln {
+namespace {
+
+constexpr long kGrain = 1L << 14;
+
+template <typename F>
+void binaryLoop(F f, const float* a, const float* b, float* out, int rank, const long* shape, const long* as,
+                const long* bs) {
+  const long inner = shape[rank - 1], sa = as[rank - 1], sb = bs[rank - 1];
+  long outer = 1;
+  for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+  auto row = [&](long o, long j0, long j1) {
+    long ao = 0, bo = 0, rest = o;
+    for (int d = rank - 2; d >= 0; d--) {
+      long i = rest % shape[d];
+      rest /= shape[d];
+      ao += i * as[d];
+      bo += i * bs[d];
+    }
+    const float* pa = a + ao;
+    const float* pb = b + bo;
+    float* po = out + o * inner;
+    if (sa == 1 && sb == 1)
+      for (long j = j0; j < j1; j++) po[j] = f(pa[j], pb[j]);
+    else if (sa == 1)
+      for (long j = j0; j < j1; j++) po[j] = f(pa[j], pb[j * sb]);
+    else if (sb == 1)
+      for (long j = j0; j < j1; j++) po[j] = f(pa[j * sa], pb[j]);
+    else
+      for (long j = j0; j < j1; j++) po[j] = f(pa[j * sa], pb[j * sb]);
+  };
+  if (outer == 1) {
+    parallelFor(inner, kGrain, [&](long j0, long j1, int) { row(0, j0, j1); });
+  } else {
+    parallelFor(outer, std::max(1L, kGrain / std::max(inner, 1L)), [&](long o0, long o1, int) {
+      for (long o = o0; o < o1; o++) row(o, 0, inner);
+    });
+  }
+}
+
+}  // namespace
+
+void binary(int op, const float* a, const float* b, float* out, int rank, const long* shape, const long* as,
+            const long* bs) {
+  switch (op) {
+    case kAdd: return binaryLoop([](float x, float y) { return x + y; }, a, b, out, rank, shape, as, bs);
+    case kSub: return binaryLoop([](float x, float y) { return x - y; }, a, b, out, rank, shape, as, bs);
+    case kMul: return binaryLoop([](float x, float y) { return x * y; }, a, b, out, rank, shape, as, bs);
+    case kDiv: return binaryLoop([](float x, float y) { return x / y; }, a, b, out, rank, shape, as, bs);
+    case kMaximum: return binaryLoop([](float x, float y) { return std::isnan(x) || x > y ? x : y; }, a, b, out, rank, shape, as, bs);
+    case kMinimum: return binaryLoop([](float x, float y) { return std::isnan(x) || x < y ? x : y; }, a, b, out, rank, shape, as, bs);
+    case kSquaredDifference: return binaryLoop([](float x, float y) { return (x - y) * (x - y); }, a, b, out, rank, shape, as, bs);
+    default: return;
+  }
+}
+
+void unary(int op, const float* x, float* y, long n, float alpha) {
+  (void)alpha;
+  parallelFor(n, kGrain, [&](long i0, long i1, int) {
+    switch (op) {
+      case kReluOp:
+        for (long i = i0; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : (std::isnan(x[i]) ? x[i] : 0.f);
+        break;
+      case kStepOp:
+        for (long i = i0; i < i1; i++) y[i] = std::isnan(x[i]) ? x[i] : (x[i] > 0.f ? 1.f : alpha);
+        break;
+      case kExpOp:
+        for (long i = i0; i < i1; i++) y[i] = std::exp(x[i]);
+        break;
+      case kSqrtOp:
+        for (long i = i0; i < i1; i++) y[i] = std::sqrt(x[i]);
+        break;
+      case kRsqrtOp:
+        for (long i = i0; i < i1; i++) y[i] = 1.f / std::sqrt(x[i]);
+        break;
+      case kSquareOp:
+        for (long i = i0; i < i1; i++) y[i] = x[i] * x[i];
+        break;
+      case kNegOp:
+        for (long i = i0; i < i1; i++) y[i] = -x[i];
+        break;
+      default:
+        break;
+    }
+  });
+}
+
+void batchNorm(const float* x, float* y, long n, long c, const float* mean, long meanLen, const float* variance,
+               long varLen, const float* offset, long offsetLen, const float* scale, long scaleLen, float eps) {
+  std::vector<float> mul(c), add(c);
+  for (long j = 0; j < c; j++) {
+    float s = scale != nullptr ? scale[scaleLen == 1 ? 0 : j] : 1.f;
+    float o = offset != nullptr ? offset[offsetLen == 1 ? 0 : j] : 0.f;
+    float inv = 1.f / std::sqrt(variance[varLen == 1 ? 0 : j] + eps);
+    mul[j] = s * inv;
+    add[j] = o - mean[meanLen == 1 ? 0 : j] * s * inv;
+  }
+  long rows = n / c;
+  parallelFor(rows, std::max(1L, kGrain / std::max(c, 1L)), [&](long r0, long r1, int) {
+    for (long r = r0; r < r1; r++) {
+      const float* in = x + r * c;
+      float* out = y + r * c;
+      for (long j = 0; j < c; j++) out[j] = in[j] * mul[j] + add[j];
+    }
+  });
+}
+
+void softmax(const float* x, float* y, long rows, long cols) {
+  parallelFor(rows, std::max(1L, kGrain / std::max(cols, 1L)), [&](long r0, long r1, int) {
+    for (long r = r0; r < r1; r++) {
+      const float* in = x + r * cols;
+      float* out = y + r * cols;
+      float m = -INFINITY;
+      for (long j = 0; j < cols; j++) m = std::max(m, in[j]);
+      float sum = 0.f;
+      for (long j = 0; j < cols; j++) {
+        out[j] = std::exp(in[j] - m);
+        sum += out[j];
+      }
+      float inv = 1.f / sum;
+      for (long j = 0; j < cols; j++) out[j] *= inv;
+    }
+  });
+}
+
+void reduceSum(const float* x, float* y, long outer, long reduce, long inner) {
+  if (inner == 1) {
+    parallelFor(outer, std::max(1L, kGrain / std::max(reduce, 1L)), [&](long o0, long o1, int) {
+      for (long o = o0; o < o1; o++) {
+        const float* in = x + o * reduce;
+        float s = 0.f;
+        for (long r = 0; r < reduce; r++) s += in[r];
+        y[o] = s;
+      }
+    });
+    return;
+  }
+  if (outer == 1 && reduce >= 2 * pool().size()) {
+    // Column sums of a tall [reduce × inner] matrix: per-thread partial rows, then one pass adding them.
+    int threads = pool().size();
+    std::vector<float> partial(static_cast<size_t>(threads) * inner, 0.f);
+    parallelFor(reduce, std::max(1L, kGrain / inner), [&](long r0, long r1, int worker) {
+      float* acc = partial.data() + static_cast<size_t>(worker) * inner;
+      for (long r = r0; r < r1; r++) {
+        const float* in = x + r * inner;
+        for (long i = 0; i < inner; i++) acc[i] += in[i];
+      }
+    });
+    std::memcpy(y, partial.data(), sizeof(float) * inner);
+    for (int t = 1; t < threads; t++)
+      for (long i = 0; i < inner; i++) y[i] += partial[static_cast<size_t>(t) * inner + i];
+    return;
+  }
+  parallelFor(outer * inner, kGrain, [&](long q0, long q1, int) {
+    // A run of output positions: walk each outer slab's rows once.
+    long q = q0;
+    while (q < q1) {
+      long o = q / inner, i0 = q % inner, i1 = std::min(inner, i0 + (q1 - q));
+      float* out = y + o * inner;
+      for (long i = i0; i < i1; i++) out[i] = 0.f;
+      for (long r = 0; r < reduce; r++) {
+        const float* in = x + (o * reduce + r) * inner;
+        for (long i = i0; i < i1; i++) out[i] += in[i];
+      }
+      q += i1 - i0;
+    }
+  });
+}
+
+void transpose(const float* x, float* y, int rank, const long* shape, const long* perm) {
+  long inStrides[8];
+  long s = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    inStrides[d] = s;
+    s *= shape[d];
+  }
+  long outShape[8], strides[8];
+  for (int d = 0; d < rank; d++) {
+    outShape[d] = shape[perm[d]];
+    strides[d] = inStrides[perm[d]];
+  }
+  const long inner = outShape[rank - 1], innerStride = strides[rank - 1];
+  long outer = s / std::max(inner, 1L);
+  parallelFor(outer, std::max(1L, kGrain / std::max(inner, 1L)), [&](long o0, long o1, int) {
+    for (long o = o0; o < o1; o++) {
+      long off = 0, rest = o;
+      for (int d = rank - 2; d >= 0; d--) {
+        off += (rest % outShape[d]) * strides[d];
+        rest /= outShape[d];
+      }
+      const float* in = x + off;
+      float* out = y + o * inner;
+      if (innerStride == 1)
+        std::memcpy(out, in, sizeof(float) * inner);
+      else
+        for (long j = 0; j < inner; j++) out[j] = in[j * innerStride];
+    }
+  });
+}
+
+}  // namespace kiln

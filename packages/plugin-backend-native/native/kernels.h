@@ -1,0 +1,48 @@
+// Kernels on NHWC float32 buffers; geometry comes from tfjs's computeConv2DInfo/computePool2DInfo.
+#pragma once
+
+namespace kiln {
+
+struct ConvGeom {
+  long batch, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padT, padL;
+  long mult() const { return outC / inC; }
+};
+
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kLeakyRelu = 4, kSigmoid = 5 };
+
+// y = act(x + bias); bias (length n, may be null) broadcast over rows of an [m×n] matrix.
+void biasActivation(float* y, long m, long n, const float* bias, int activation, float alpha);
+
+void conv2d(const ConvGeom& g, const float* x, const float* f, float* y);
+void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx);
+void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df);
+void depthwiseConv2d(const ConvGeom& g, const float* x, const float* f, float* y);
+void depthwiseBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx);
+void depthwiseBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df);
+
+// Pools: geometry as for conv with inC == outC; windows skip padding; avg divides by the valid count.
+void maxPool(const ConvGeom& g, const float* x, float* y);
+void avgPool(const ConvGeom& g, const float* x, float* y);
+void maxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx);
+void avgPoolGrad(const ConvGeom& g, const float* dy, float* dx);
+
+}  // namespace kiln
+
+namespace kiln {
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMaximum = 4, kMinimum = 5, kSquaredDifference = 6 };
+enum UnaryOp { kReluOp = 0, kStepOp = 1, kExpOp = 2, kSqrtOp = 3, kRsqrtOp = 4, kSquareOp = 5, kNegOp = 6 };
+
+// out = a op b over out's shape (rank ≤ 8); a/b strides are 0 on broadcast dimensions.
+void binary(int op, const float* a, const float* b, float* out, int rank, const long* shape, const long* aStrides,
+            const long* bStrides);
+void unary(int op, const float* x, float* y, long n, float alpha);
+// y = (x - mean) * scale / sqrt(var + eps) + offset over the last axis (length c); params of length 1 or c.
+void batchNorm(const float* x, float* y, long n, long c, const float* mean, long meanLen, const float* variance,
+               long varLen, const float* offset, long offsetLen, const float* scale, long scaleLen, float eps);
+void softmax(const float* x, float* y, long rows, long cols);
+// y[o, i] = sum_r x[o, r, i].
+void reduceSum(const float* x, float* y, long outer, long reduce, long inner);
+void transpose(const float* x, float* y, int rank, const long* shape, const long* perm);
+
+}  // namespace kiln

@@ -1,0 +1,42 @@
+// A fixed pool of worker threads; the calling thread takes part, so `threads` is the total.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kiln {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  int size() const { return threads_; }
+  // Runs fn(task, worker) for task in [0, tasks); worker in [0, size()) indexes per-thread scratch.
+  // Nested calls (from inside a task) run serially on the calling thread.
+  void run(int tasks, const std::function<void(int, int)>& fn);
+
+ private:
+  void work(int worker);
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  int tasks_ = 0;
+  std::atomic<int> next_{0};
+  int active_ = 0;
+  long generation_ = 0;
+  bool stop_ = false;
+};
+
+ThreadPool& pool();
+int configuredThreads();
+
+// Splits [0, n) into at most pool().size() * oversplit contiguous chunks and runs them.
+void parallelFor(long n, long minChunk, const std::function<void(long, long, int)>& fn, int oversplit = 1);
+
+}  // namespace kiln

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeAddon } from '../addon';
+import type { KernelFunc, NativeKernel } from './common';
+import { batchMatMul } from './matmul';
+import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
+import { binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
+
+/** Every kernel the addon implements, by tfjs kernel name. */
+export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
+  BatchMatMul: batchMatMul,
+  _FusedMatMul: batchMatMul,
+  Conv2D: conv2d,
+  FusedConv2D: conv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  DepthwiseConv2dNative: depthwiseConv2d,
+  FusedDepthwiseConv2D: depthwiseConv2d,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
+  MaxPool: maxPool,
+  AvgPool: avgPool,
+  MaxPoolGrad: maxPoolGrad,
+  AvgPoolGrad: avgPoolGrad,
+  FusedBatchNorm: fusedBatchNorm,
+  Softmax: softmax,
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Mul: binary('Mul'),
+  RealDiv: binary('RealDiv'),
+  SquaredDifference: binary('SquaredDifference'),
+  Relu: unary('Relu'),
+  Step: unary('Step'),
+  Exp: unary('Exp'),
+  Sqrt: unary('Sqrt'),
+  Rsqrt: unary('Rsqrt'),
+  Square: unary('Square'),
+  Neg: unary('Neg'),
+  Sum: sum,
+  Mean: mean,
+  Transpose: transpose,
+};
+
+/** The tfjs backend Kiln's native kernels live on: tfjs's cpu backend class under its own name. */
+export const NATIVE_TF_BACKEND = 'kiln-native';
+
+/**
+ * Registers `kiln-native`: a MathBackendCPU (plain TypedArray tensors) carrying every cpu kernel, with
+ * the native kernels in front of the hot ones; a native kernel that declines a case (dtype, layout,
+ * tiny size) hands it to the JS kernel. The `cpu` backend itself stays pure JS, the reference.
+ */
+export function registerNativeBackend(addon: NativeAddon): string[] {
+  if (tf.findBackendFactory(NATIVE_TF_BACKEND) !== null) return Object.keys(NATIVE_KERNELS);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu') as typeof import('@tensorflow/tfjs-backend-cpu');
+  tf.registerBackend(NATIVE_TF_BACKEND, () => {
+    const backend = new MathBackendCPU();
+    // tfjs-backend-cpu's "install tfjs-node" banner would be wrong advice here.
+    (backend as unknown as { firstUse: boolean }).firstUse = false;
+    return backend;
+  }, 1);
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    const native = NATIVE_KERNELS[config.kernelName];
+    const js = config.kernelFunc;
+    const kernelFunc: KernelFunc = native === undefined ? js : (args) => native(args, addon) ?? js(args);
+    tf.registerKernel({ ...config, backendName: NATIVE_TF_BACKEND, kernelFunc });
+  }
+  return Object.keys(NATIVE_KERNELS).filter((name) => tf.getKernel(name, NATIVE_TF_BACKEND) !== undefined);
+}

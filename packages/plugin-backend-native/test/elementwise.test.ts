@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { activateNative, describeNative, expectSame, gradsOf, rand } from './helpers';
+import { broadcastStrides } from '../src/kernels/elementwise';
+import { NATIVE_TF_BACKEND } from '../src/kernels/register';
+
+describe('broadcastStrides', () => {
+  test('merges contiguous dimensions and zeroes broadcast ones', () => {
+    // [4,5,6] + [6]: b repeats along the merged outer 4·5 = 20 rows.
+    expect(broadcastStrides([4, 5, 6], [4, 5, 6], [6])).toEqual({ shape: Int32Array.from([20, 6]), aStrides: Int32Array.from([6, 1]), bStrides: Int32Array.from([0, 1]) });
+    // Same shapes collapse to one flat run.
+    expect(broadcastStrides([2, 3], [2, 3], [2, 3])).toEqual({ shape: Int32Array.from([6]), aStrides: Int32Array.from([1]), bStrides: Int32Array.from([1]) });
+    // [3,1] * [1,4]: a column against a row.
+    expect(broadcastStrides([3, 4], [3, 1], [1, 4])).toEqual({ shape: Int32Array.from([3, 4]), aStrides: Int32Array.from([1, 0]), bStrides: Int32Array.from([0, 1]) });
+  });
+});
+
+describeNative('native element-wise, normalisation and reduction kernels', () => {
+  beforeAll(activateNative);
+
+  test('hand-computed values above the native size threshold', () => {
+    tf.setBackend(NATIVE_TF_BACKEND);
+    const n = 5000;
+    const [sum, relu, mean] = tf.tidy(() => {
+      const x = tf.range(0, n).sub(2500);
+      return [tf.add(x, tf.scalar(1)).dataSync(), tf.relu(x).dataSync(), tf.mean(x.reshape([50, 100]), 0).dataSync()];
+    });
+    expect(sum[0]).toBe(-2499);
+    expect(sum[n - 1]).toBe(2500);
+    expect(relu[2499]).toBe(0);
+    expect(relu[2600]).toBe(100);
+    // Column j of the 50×100 grid holds j-2500, j-2400, …: mean is j-2500 + 100·49/2.
+    expect(mean[3]).toBe(3 - 2500 + 2450);
+  });
+
+  test('binary ops with broadcast match cpu', () => {
+    const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.squaredDifference];
+    const pairs: Array<[number[], number[]]> = [[[8, 9, 10, 11], [8, 9, 10, 11]], [[8, 9, 10, 11], [11]], [[8, 9, 10, 11], [8, 1, 1, 11]], [[7, 1, 700], [1, 9, 700]], [[5000], []], [[64, 1], [1, 100]]];
+    for (const op of ops) for (const [a, b] of pairs) expectSame(() => op(rand(a, 1), rand(b, 2).add(op === tf.div ? 3 : 0)));
+  });
+
+  test('unary ops match cpu', () => {
+    const x = () => rand([70, 90], 3);
+    expectSame(() => [tf.relu(x()), tf.step(x(), 0.25), tf.exp(x()), tf.sqrt(tf.abs(x())), tf.rsqrt(tf.abs(x()).add(0.1)), tf.square(x()), tf.neg(x())]);
+  });
+
+  test('batch norm, softmax and their gradients match cpu', () => {
+    expectSame(() => tf.batchNorm(rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3).abs(), rand([16], 4), rand([16], 5), 1e-3));
+    expectSame(() => tf.batchNorm(rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3).abs()));
+    expectSame(() => gradsOf((x, s, o) => tf.batchNorm(x, tf.moments(x, [0, 1, 2]).mean, tf.moments(x, [0, 1, 2]).variance, o, s, 1e-3), [rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3)]));
+    expectSame(() => tf.softmax(rand([33, 257], 1).mul(5)));
+    expectSame(() => gradsOf((x) => tf.softmax(x), [rand([20, 300], 1)]));
+  });
+
+  test('sum, mean and transpose match cpu', () => {
+    const x = () => rand([6, 7, 8, 20], 1);
+    for (const axis of [0, 1, 3, [0, 1, 2], [1, 2], [2, 3], [0, 1, 2, 3], [0, 2]]) {
+      for (const keepDims of [false, true]) expectSame(() => [tf.sum(x(), axis, keepDims), tf.mean(x(), axis, keepDims)]);
+    }
+    for (const perm of [[0, 3, 1, 2], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2]]) expectSame(() => tf.transpose(x(), perm));
+  });
+
+  test('a training loop on the native backend does not leak tensors', () => {
+    tf.setBackend(NATIVE_TF_BACKEND);
+    const w = tf.variable(rand([3, 3, 4, 8], 1));
+    const optimizer = tf.train.sgd(0.01);
+    const x = rand([4, 12, 12, 4], 2) as tf.Tensor4D;
+    const step = () => optimizer.minimize(() => tf.mean(tf.square(tf.maxPool(tf.relu(tf.conv2d(x, w as unknown as tf.Tensor4D, 1, 'same')), 2, 2, 'valid'))), true)!.dispose();
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([w, x]);
+    optimizer.dispose();
+  });
+});
