@@ -6,6 +6,7 @@ import { MlflowFileTracker } from './file-store/mlflow-file-tracker';
 import { MlflowRestTracker } from './rest/mlflow-rest-tracker';
 import { runsCommand } from './command/runs-command';
 import { retrainCommand } from './retrain/retrain-command';
+import { reportCommand } from './report/report-command';
 import { tapModelRegistration } from './registry/register-trained-model';
 import { datasetTags, systemTags } from './tracked-params';
 
@@ -22,6 +23,9 @@ export * from './registry/model-artifacts';
 export * from './registry/register-trained-model';
 export * from './retrain/retrain';
 export * from './retrain/retrain-command';
+export * from './report/svg-chart';
+export * from './report/run-report';
+export * from './report/report-command';
 
 export const MlflowTrackerOptionsSchema = z.strictObject({
   uri: z
@@ -103,5 +107,6 @@ export default definePlugin({
     );
     ctx.command(runsCommand);
     ctx.command(retrainCommand);
+    ctx.command(reportCommand);
   },
 });
