@@ -19,6 +19,33 @@ export function metricImprovesDownward(metric: string): boolean {
   return /loss|error|mse|mae|rmse|perplexity|(^|[^a-z])(err|wer|cer)([^a-z]|$)/i.test(metric);
 }
 
+/**
+ * Runs in display order: each run followed by its children (`mlflow.parentRunId`), keeping the
+ * given order among siblings. A child whose parent is not listed is shown at the top level.
+ */
+export function nestRuns(runs: RunRecord[]): { run: RunRecord; depth: number }[] {
+  const listed = new Set(runs.map((r) => r.info.runId));
+  const children = new Map<string, RunRecord[]>();
+  const roots: RunRecord[] = [];
+  for (const r of runs) {
+    const parent = r.tags['mlflow.parentRunId'];
+    if (parent && listed.has(parent) && parent !== r.info.runId) children.set(parent, [...(children.get(parent) ?? []), r]);
+    else roots.push(r);
+  }
+  const out: { run: RunRecord; depth: number }[] = [];
+  const seen = new Set<string>();
+  const visit = (r: RunRecord, depth: number) => {
+    if (seen.has(r.info.runId)) return;
+    seen.add(r.info.runId);
+    out.push({ run: r, depth });
+    for (const c of children.get(r.info.runId) ?? []) visit(c, depth + 1);
+  };
+  for (const r of roots) visit(r, 0);
+  // A parent cycle (hand-edited tags) leaves runs unvisited: list them rather than drop them.
+  for (const r of runs) visit(r, 0);
+  return out;
+}
+
 /** Lines of `kiln runs`: one per run, sorted best first by a metric (`asc` for losses, inferred from the name when omitted). */
 export function listRunsText(store: MlflowFileStore, options: { experiment?: string; sort?: string; asc?: boolean }): string {
   const experiments = store.listExperiments();
@@ -49,8 +76,9 @@ export function listRunsText(store: MlflowFileStore, options: { experiment?: str
   const header = ['run id', 'name', 'experiment', 'status', 'started'];
   if (sortKey) header.push(sortKey);
   const rows = [header];
-  for (const r of runs) {
-    const row = [r.info.runId, r.info.runName, names.get(r.info.experimentId) ?? r.info.experimentId, r.info.status, new Date(r.info.startTime).toISOString().slice(0, 19).replace('T', ' ')];
+  for (const { run: r, depth } of nestRuns(runs)) {
+    const name = depth === 0 ? r.info.runName : `${'  '.repeat(depth - 1)}└ ${r.info.runName}`;
+    const row = [r.info.runId, name, names.get(r.info.experimentId) ?? r.info.experimentId, r.info.status, new Date(r.info.startTime).toISOString().slice(0, 19).replace('T', ' ')];
     if (sortKey) row.push(formatNumber(r.metrics[sortKey]));
     rows.push(row);
   }
@@ -80,7 +108,7 @@ function parseOrder(value: unknown): boolean {
 
 export const runsCommand: Command = {
   name: 'runs',
-  description: 'List the runs of an MLflow file store (mlruns/), or compare two runs.',
+  description: 'List the runs of an MLflow file store (mlruns/), child runs under their parents, or compare two runs.',
   arguments: [{ name: 'runIds', description: 'with --compare: the two run ids', variadic: true }],
   options: [
     { flags: '--store <dir>', description: 'the mlruns folder', default: 'mlruns' },

@@ -46,10 +46,13 @@ export class MlflowFileTracker implements Tracker {
     return { runId: info.runId, location: info.dir };
   }
 
-  /** Continues logging to an existing run (a resumed training); errors when it does not exist. */
+  /**
+   * Continues logging to an existing run (a resumed training): status RUNNING again, end time kept
+   * (as MLflow's `start_run(run_id=…)` does), history kept; errors when the run does not exist.
+   */
   async resumeRun(runId: string): Promise<{ runId: string; location: string }> {
     const info = this.store.getRunInfo(runId);
-    if (info.status !== 'RUNNING') this.store.updateRun(runId, 'RUNNING', null);
+    if (info.status !== 'RUNNING') this.store.updateRun(runId, 'RUNNING', info.endTime);
     if (this.runId) this.parents.push(this.runId);
     this.runId = runId;
     return { runId, location: info.dir };
@@ -81,13 +84,18 @@ export class MlflowFileTracker implements Tracker {
     this.store.logArtifact(this.active('logArtifact'), localPath, artifactPath);
   }
 
-  /** Ends the active run; a nested run hands the active slot back to its parent. */
+  /**
+   * Ends the active run; a nested run hands the active slot back to its parent. Synchronous
+   * underneath (one atomic rename of meta.yaml), so safe on a signal path; with no active run,
+   * `KILLED` and `FAILED` do nothing (a second call from a signal handler is harmless).
+   */
   async endRun(status: RunStatus): Promise<void> {
+    if (!this.runId && (status === 'KILLED' || status === 'FAILED')) return;
     const runId = this.active('endRun');
-    this.store.updateRun(runId, status);
     this.runId = this.parents.pop();
+    this.store.updateRun(runId, status);
   }
 
-  /** Every call is written through, so there is nothing buffered. */
+  /** Every call is written through, so there is nothing buffered: free to call every epoch. */
   async flush(): Promise<void> {}
 }

@@ -50,6 +50,12 @@ export interface SpoolFile {
   operations: SpooledOperation[];
 }
 
+interface ActiveRun {
+  runId: string;
+  experimentId: string;
+  artifactRoot: string;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Splits buffered entities into log-batch requests within MLflow's per-request limits. */
@@ -92,7 +98,8 @@ export class MlflowRestTracker implements Tracker {
   private readonly retry: RetryOptions;
   private readonly batchSize: number;
   private run?: { runId: string; experimentId: string; artifactRoot: string };
-  private readonly parents: { runId: string; experimentId: string; artifactRoot: string }[] = [];
+  /** Runs a nested run interrupted, each with the operations still queued for it. */
+  private readonly parents: { run: ActiveRun; pending: SpooledOperation[] }[] = [];
   private metrics: MetricJson[] = [];
   private params: KeyValue[] = [];
   private tags: KeyValue[] = [];
@@ -191,30 +198,47 @@ export class MlflowRestTracker implements Tracker {
     const created = await this.callWithRetry('create run', () =>
       this.client.request<{ run: { info: { run_id: string; artifact_uri?: string } } }>('POST', '/api/2.0/mlflow/runs/create', body),
     );
-    if (this.run) {
-      await this.flush();
-      this.parents.push(this.run);
-    }
+    this.suspendActive();
     const runId = created.run.info.run_id;
     this.run = { runId, experimentId, artifactRoot: artifactRootPath(created.run.info.artifact_uri ?? '', experimentId, runId) };
     this.loggedParams.clear();
     return { runId, location: `${this.client.base}/#/experiments/${experimentId}/runs/${runId}` };
   }
 
-  /** Continues logging to an existing run on the server; a clear error when it does not exist. */
+  /**
+   * Continues logging to an existing run on the server (a resumed training): its status is RUNNING
+   * again and its end time kept, as MLflow's `start_run(run_id=…)` does; a clear error when it does not exist.
+   */
   async resumeRun(runId: string): Promise<{ runId: string; location: string }> {
     validateRunId(runId);
     const got = await this.callWithRetry('get run', () =>
-      this.client.request<{ run: { info: { run_id: string; experiment_id: string; artifact_uri?: string } } }>('GET', '/api/2.0/mlflow/runs/get', undefined, { run_id: runId }),
+      this.client.request<{ run: { info: { run_id: string; experiment_id: string; artifact_uri?: string; status?: string; end_time?: number } } }>(
+        'GET',
+        '/api/2.0/mlflow/runs/get',
+        undefined,
+        { run_id: runId },
+      ),
     );
-    if (this.run) {
-      await this.flush();
-      this.parents.push(this.run);
+    const info = got.run.info;
+    if (info.status !== 'RUNNING') {
+      await this.callWithRetry('reopen run', () =>
+        this.client.request('POST', '/api/2.0/mlflow/runs/update', { run_id: runId, status: 'RUNNING', ...(info.end_time !== undefined ? { end_time: info.end_time } : {}) }),
+      );
     }
-    const experimentId = got.run.info.experiment_id;
-    this.run = { runId, experimentId, artifactRoot: artifactRootPath(got.run.info.artifact_uri ?? '', experimentId, runId) };
+    this.suspendActive();
+    const experimentId = info.experiment_id;
+    this.run = { runId, experimentId, artifactRoot: artifactRootPath(info.artifact_uri ?? '', experimentId, runId) };
     this.loggedParams.clear();
     return { runId, location: `${this.client.base}/#/experiments/${experimentId}/runs/${runId}` };
+  }
+
+  /** Sets the active run aside (with its own queue) while a nested run logs. */
+  private suspendActive(): void {
+    if (!this.run) return;
+    this.drainBuffers();
+    this.parents.push({ run: this.run, pending: this.pending });
+    this.pending = [];
+    this.loggedParams.clear();
   }
 
   private active(action: string): string {
@@ -286,16 +310,15 @@ export class MlflowRestTracker implements Tracker {
   }
 
   /** Copies queued artifact files into the spool folder: the originals may be temp files deleted before the server is back. */
-  private stageArtifacts(): void {
-    const run = this.run;
+  private stageArtifacts(run: ActiveRun | undefined = this.run, queue: SpooledOperation[] = this.pending): void {
     if (!run) return;
     const dir = path.join(this.spoolRoot(), run.runId);
-    this.pending = this.pending.map((op) => {
-      if (op.kind !== 'artifact' || op.file.startsWith(dir + path.sep)) return op;
+    queue.forEach((op, i) => {
+      if (op.kind !== 'artifact' || op.file.startsWith(dir + path.sep)) return;
       fs.mkdirSync(dir, { recursive: true });
       const copy = path.join(dir, `${this.stagedCount++}-${path.basename(op.file)}`);
       fs.copyFileSync(op.file, copy);
-      return { ...op, file: copy };
+      queue[i] = { ...op, file: copy };
     });
   }
 
@@ -315,7 +338,9 @@ export class MlflowRestTracker implements Tracker {
     if (Date.now() < this.nextAttemptAt) return;
     this.drainBuffers();
     this.lastSendAt = Date.now();
-    await this.serialized(() => this.sendPending(1));
+    const run = this.run;
+    const queue = this.pending;
+    if (run) await this.serialized(() => this.sendQueue(run, queue, 1));
   }
 
   private serialized(task: () => Promise<void>): Promise<void> {
@@ -341,15 +366,13 @@ export class MlflowRestTracker implements Tracker {
    * unavailable for `attempts` tries (the rest stay queued). A rejected request (4xx) is dropped
    * from the queue and thrown.
    */
-  private async sendPending(attempts: number, keepGoing = false): Promise<void> {
-    const run = this.run;
-    if (!run) return;
+  private async sendQueue(run: ActiveRun, queue: SpooledOperation[], attempts: number, keepGoing = false): Promise<void> {
     let delay = this.backoffMs;
     let rejected: unknown;
-    for (let attempt = 1; this.pending.length > 0; ) {
+    for (let attempt = 1; queue.length > 0; ) {
       try {
-        await this.sendOperation(run, this.pending[0]);
-        this.pending.shift();
+        await this.sendOperation(run, queue[0]);
+        queue.shift();
         if (this.offlineSince !== undefined) {
           this.options.logger?.info(`MLflow server at ${this.client.base} is back; sending ${this.unsentCount} buffered entities`);
           this.offlineSince = undefined;
@@ -358,7 +381,7 @@ export class MlflowRestTracker implements Tracker {
         this.nextAttemptAt = 0;
       } catch (error) {
         if (!(error instanceof MlflowUnavailableError)) {
-          this.pending.shift();
+          queue.shift();
           if (!keepGoing) throw error;
           rejected ??= error;
           continue;
@@ -378,37 +401,49 @@ export class MlflowRestTracker implements Tracker {
     if (rejected !== undefined) throw rejected;
   }
 
-  /** Sends everything buffered, retrying with backoff; what the server still refuses to take stays queued. */
+  /**
+   * Sends everything buffered in one attempt, without waiting out a backoff, so it is cheap enough
+   * to call every epoch: while the server is down the entities stay queued (endRun retries and spools).
+   */
   async flush(): Promise<void> {
-    if (!this.run) return;
+    const run = this.run;
+    if (!run) return;
     this.drainBuffers();
-    await this.serialized(() => this.sendPending(this.retry.attempts));
+    const queue = this.pending;
+    await this.serialized(() => this.sendQueue(run, queue, 1));
   }
 
   /**
    * Ends the run. When the server is still down after the retries, every unsent entity (and the
    * final status) is written to `<spoolDir>/<runId>.json`, named in a warning, for `replaySpool`.
+   * Safe on a signal path: the run is detached at once (a second endRun cannot end it twice), and
+   * `KILLED` makes one attempt before spooling instead of waiting out the retries. With no
+   * active run, `KILLED` and `FAILED` do nothing.
    */
   async endRun(status: RunStatus): Promise<void> {
     const run = this.run;
-    if (!run) throw new UsageError('endRun called with no active MLflow run', { hint: 'call startRun() first' });
+    if (!run) {
+      if (status === 'KILLED' || status === 'FAILED') return;
+      throw new UsageError('endRun called with no active MLflow run', { hint: 'call startRun() first' });
+    }
     this.drainBuffers();
-    this.pending.push({ kind: 'update', status, endTime: Date.now() });
+    const queue = this.pending;
+    queue.push({ kind: 'update', status, endTime: Date.now() });
+    const parent = this.parents.pop();
+    this.run = parent?.run;
+    this.pending = parent?.pending ?? [];
     this.nextAttemptAt = 0;
     // A rejected batch must not keep the final status (or later batches) from being sent.
     let rejected: unknown;
-    await this.serialized(() => this.sendPending(this.retry.attempts, true)).catch((error: unknown) => (rejected = error));
-    if (this.pending.length > 0) this.lastSpoolFile = this.spool(run);
+    await this.serialized(() => this.sendQueue(run, queue, status === 'KILLED' ? 1 : this.retry.attempts, true)).catch((error: unknown) => (rejected = error));
+    if (queue.length > 0) this.lastSpoolFile = this.spool(run, queue);
     else fs.rmSync(path.join(this.spoolRoot(), run.runId), { recursive: true, force: true });
-    this.pending = [];
-    this.run = this.parents.pop();
     if (rejected !== undefined) throw rejected;
   }
 
-  private spool(run: { runId: string; experimentId: string; artifactRoot: string }): string {
+  private spool(run: ActiveRun, operations: SpooledOperation[]): string {
     const dir = this.spoolRoot();
-    this.stageArtifacts();
-    const operations = this.pending;
+    this.stageArtifacts(run, operations);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${run.runId}.json`);
     const spool: SpoolFile = { uri: this.client.base, runId: run.runId, experimentId: run.experimentId, artifactRoot: run.artifactRoot, operations };
@@ -429,7 +464,7 @@ export class MlflowRestTracker implements Tracker {
     const tracker = new MlflowRestTracker({ ...options, uri: options.uri ?? spool.uri });
     tracker.run = { runId: spool.runId, experimentId: spool.experimentId, artifactRoot: spool.artifactRoot };
     tracker.pending = [...spool.operations];
-    await tracker.sendPending(tracker.retry.attempts);
+    await tracker.sendQueue(tracker.run, tracker.pending, tracker.retry.attempts);
     if (tracker.pending.length > 0) {
       throw new UsageError(`MLflow server at ${tracker.client.base} is still unavailable; ${file} kept`, { where: file, hint: 'retry when the server is up' });
     }
