@@ -5,14 +5,15 @@ import { exportModel } from './export-model';
 import { readPredictInputs } from './predict/inputs';
 import { predictAll, writePredictions } from './predict/predict';
 import { loadPredictor, type Predictor } from './predict/predictor';
-import { createServer, DEFAULT_SERVE_OPTIONS } from './serve/server';
+import { createServer, DEFAULT_SERVE_OPTIONS, servedModel } from './serve/server';
+import { ChampionWatcher, DEFAULT_WATCH, parseModelUri, RegistryAlias } from './serve/champion-watcher';
 
 /** Export dirs in the tfjs format run on tfjs: pick the best backend as training would. Runs activate their own. */
-async function loadWithBackend(spec: string, context: CommandContext): Promise<Predictor> {
+async function loadWithBackend(spec: string, context: CommandContext, as: { name?: string; version?: string } = {}): Promise<Predictor> {
   const dir = path.resolve(context.cwd, spec);
   const isExport = fs.existsSync(path.join(dir, 'kiln-model.json'));
   if (isExport && fs.existsSync(path.join(dir, 'model.json')) && context.kernel?.names(Tokens.Backend).length) await activateBackend(context.kernel);
-  return loadPredictor(spec, { cwd: context.cwd, logger: context.logger });
+  return loadPredictor(spec, { cwd: context.cwd, logger: context.logger, ...as });
 }
 
 function str(options: Record<string, unknown>, name: string, command: string, example: string): string {
@@ -84,7 +85,9 @@ export const serveCommand: Command = {
   name: 'serve',
   description: 'Serve exported models over HTTP (/v1/models/:name/predict) with dynamic batching and /metrics.',
   options: [
-    { flags: '--model <dirs>', description: 'export directory; several separated by commas (name = folder name)' },
+    { flags: '--model <specs>', description: 'export directory (name = folder name) or models:/<name>@<alias> of the registry (hot-reloaded when the alias moves); several separated by commas' },
+    { flags: '--registry <dir>', description: 'MLflow file store (mlruns folder) holding the registered models of models:/ specs', default: 'mlruns' },
+    { flags: '--poll-ms <n>', description: 'models:/ specs: re-read the alias this often besides file-system events', default: String(DEFAULT_WATCH.pollMs) },
     { flags: '--port <n>', description: 'port (0 = any free port)', default: String(DEFAULT_SERVE_OPTIONS.port) },
     { flags: '--host <host>', description: 'interface to listen on', default: DEFAULT_SERVE_OPTIONS.host },
     { flags: '--max-batch <n>', description: 'largest dynamic batch', default: String(DEFAULT_SERVE_OPTIONS.maxBatch) },
@@ -92,15 +95,39 @@ export const serveCommand: Command = {
     { flags: '--no-batching', description: 'run every request on its own' },
   ],
   async run(_args, options, context) {
-    const dirs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
+    const specs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
+    const registry = path.resolve(context.cwd, String(options.registry ?? 'mlruns'));
     const predictors: Predictor[] = [];
-    for (const dir of dirs) predictors.push(await loadWithBackend(dir, context));
+    const followed: { alias: RegistryAlias; version: number }[] = [];
+    for (const spec of specs) {
+      const ref = parseModelUri(spec, registry);
+      if (!ref) {
+        predictors.push(await loadWithBackend(spec, context));
+        continue;
+      }
+      const alias = new RegistryAlias(ref);
+      const target = alias.require();
+      predictors.push(await loadWithBackend(target.dir, context, { name: ref.name, version: String(target.version) }));
+      followed.push({ alias, version: target.version });
+    }
     const app = createServer(predictors, {
       host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host),
       port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port),
       maxBatch: Math.max(1, positiveInt(options.maxBatch ?? options['max-batch'], '--max-batch', DEFAULT_SERVE_OPTIONS.maxBatch)),
       maxWaitMs: positiveInt(options.maxWaitMs ?? options['max-wait-ms'], '--max-wait-ms', DEFAULT_SERVE_OPTIONS.maxWaitMs),
       batching: options.batching !== false,
+    });
+    const pollMs = Math.max(50, positiveInt(options.pollMs ?? options['poll-ms'], '--poll-ms', DEFAULT_WATCH.pollMs));
+    const watchers = followed.map(({ alias, version }) =>
+      new ChampionWatcher(alias, servedModel(app, alias.ref.name), version, {
+        load: (dir, v) => loadWithBackend(dir, context, { name: alias.ref.name, version: String(v) }),
+        logger: context.logger,
+        debounceMs: DEFAULT_WATCH.debounceMs,
+        pollMs,
+      }).start(),
+    );
+    app.addHook('onClose', async () => {
+      for (const w of watchers) await w.close();
     });
     const address = await app.listen({ host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host), port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port) });
     context.stdout.write(`serving ${predictors.map((p) => p.name).join(', ')} at ${address}\n`);

@@ -166,8 +166,8 @@ test('100 concurrent requests are batched and each gets its own answer; metrics 
     expect((r.json.predictions as Pred[])[0].scores.b).toBeCloseTo(p[1], 5);
   });
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  const count = Number(/kiln_batch_size_count\{model="linear"\} (\d+)/.exec(metrics)![1]);
-  const sum = Number(/kiln_batch_size_sum\{model="linear"\} (\d+)/.exec(metrics)![1]);
+  const count = Number(/kiln_batch_size_count\{model="linear",version="1"\} (\d+)/.exec(metrics)![1]);
+  const sum = Number(/kiln_batch_size_sum\{model="linear",version="1"\} (\d+)/.exec(metrics)![1]);
   // Fewer model calls than rows: concurrent requests shared batches.
   expect(sum).toBeGreaterThanOrEqual(100);
   expect(count).toBeLessThan(sum);

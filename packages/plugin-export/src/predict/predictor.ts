@@ -93,30 +93,31 @@ function versionOf(card: { kilnVersion?: string; version?: string }): string {
 }
 
 /** A predictor over an export directory (kiln-model.json + model.json or model.onnx): needs nothing else. */
-export async function loadExportedPredictor(dir: string, options: { name?: string } = {}): Promise<Predictor> {
+export async function loadExportedPredictor(dir: string, options: { name?: string; version?: string } = {}): Promise<Predictor> {
   const card = readModelCard(dir);
   const name = options.name ?? path.basename(path.resolve(dir));
+  const version = options.version ?? versionOf(card);
   if (card.format === 'onnx' || (fs.existsSync(path.join(dir, ONNX_FILE)) && !fs.existsSync(path.join(dir, MODEL_JSON)))) {
     const session = await ort.InferenceSession.create(path.join(dir, ONNX_FILE));
-    return new OnnxPredictor(name, versionOf(card), card, session);
+    return new OnnxPredictor(name, version, card, session);
   }
   if (!fs.existsSync(path.join(dir, MODEL_JSON))) throw new DataError(`no ${MODEL_JSON} or ${ONNX_FILE} in ${dir}`, { where: dir, hint: 'pass a directory written by kiln export' });
   const model = await tfl.loadLayersModel(new FileSystemIOHandler(dir));
-  return new ModelPredictor(name, versionOf(card), 'tfjs', card, (xs) => model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor, () => model.dispose());
+  return new ModelPredictor(name, version, 'tfjs', card, (xs) => model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor, () => model.dispose());
 }
 
 /** A predictor over a training run (its config.json rebuilds the model, the checkpoint gives the weights). */
-export async function loadRunPredictor(spec: string, options: { cwd: string; logger?: Logger }): Promise<Predictor> {
+export async function loadRunPredictor(spec: string, options: { cwd: string; logger?: Logger; name?: string; version?: string }): Promise<Predictor> {
   const run = await loadRun(spec, options);
   const { kernel, config } = run.setup;
   const model: Model = run.setup.trainer.model;
   const card = cardInModelOrder(buildModelCard({ name: config.name ?? model.name, info: kernel.dataset!, metrics: run.metrics }), model);
   const keys = card.inputs.map((i) => i.name);
-  return new ModelPredictor(card.name, '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose());
+  return new ModelPredictor(options.name ?? card.name, options.version ?? '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose());
 }
 
 /** An export directory (with kiln-model.json) or a run / checkpoint. */
-export async function loadPredictor(spec: string, options: { cwd: string; logger?: Logger; name?: string }): Promise<Predictor> {
+export async function loadPredictor(spec: string, options: { cwd: string; logger?: Logger; name?: string; version?: string }): Promise<Predictor> {
   const target = path.resolve(options.cwd, spec);
   if (fs.existsSync(target) && fs.statSync(target).isDirectory() && fs.existsSync(path.join(target, 'kiln-model.json'))) return loadExportedPredictor(target, options);
   return loadRunPredictor(spec, options);

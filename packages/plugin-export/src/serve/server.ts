@@ -1,10 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KilnError, type InputSpec } from '@kiln/core';
 import type { InputArray, Predictor } from '../predict/predictor';
 import { decodeImageBytes, encodeRecord, imagePreprocessing, preprocessImage } from '../predict/inputs';
 import { postprocess } from '../predict/postprocess';
-import { DynamicBatcher } from './batcher';
+import { ServedModel, type ReloadEvent } from './served-model';
 
 export interface ServeOptions {
   host: string;
@@ -32,9 +32,13 @@ class HttpError extends Error {
   }
 }
 
-interface ServedModel {
-  predictor: Predictor;
-  batcher: DynamicBatcher;
+const SERVED = new WeakMap<FastifyInstance, Map<string, ServedModel>>();
+
+/** The served model `name` of a server made by createServer (to hot-reload it). */
+export function servedModel(app: FastifyInstance, name: string): ServedModel {
+  const m = SERVED.get(app)?.get(name);
+  if (!m) throw new Error(`no served model "${name}"`);
+  return m;
 }
 
 function signature(p: Predictor): Record<string, unknown> {
@@ -117,18 +121,33 @@ export function createServer(predictors: Predictor[], options: Partial<ServeOpti
   const registry = new Registry();
   const requests = new Counter({ name: 'kiln_requests_total', help: 'HTTP requests by route and status code.', labelNames: ['route', 'code'], registers: [registry] });
   const latency = new Histogram({ name: 'kiln_request_duration_seconds', help: 'Request latency in seconds.', labelNames: ['route'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
-  const batchSizes = new Histogram({ name: 'kiln_batch_size', help: 'Rows per model invocation.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
+  const batchSizes = new Histogram({ name: 'kiln_batch_size', help: 'Rows per model invocation.', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] });
+  const predictionsTotal = new Counter({ name: 'kiln_predictions_total', help: 'Predicted rows by model version.', labelNames: ['model', 'version'], registers: [registry] });
+  const reloads = new Counter({ name: 'kiln_model_reloads_total', help: 'Hot reloads by outcome (swapped, refused).', labelNames: ['model', 'outcome'], registers: [registry] });
   const models = new Map<string, ServedModel>();
+  new Gauge({
+    name: 'kiln_model_info',
+    help: 'The version each model is serving (value 1).',
+    labelNames: ['model', 'version', 'runtime'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of models.values()) this.set({ model: m.name, version: m.predictor.version, runtime: m.predictor.runtime }, 1);
+    },
+  });
   for (const predictor of predictors) {
-    models.set(predictor.name, {
-      predictor,
-      batcher: new DynamicBatcher(predictor, {
-        maxBatch: opts.batching ? opts.maxBatch : 1,
-        maxWaitMs: opts.batching ? opts.maxWaitMs : 0,
-        onBatch: (n) => batchSizes.observe({ model: predictor.name }, n),
-      }),
+    const served = new ServedModel(predictor, {
+      maxBatch: opts.batching ? opts.maxBatch : 1,
+      maxWaitMs: opts.batching ? opts.maxWaitMs : 0,
+      onBatch: (n, p) => {
+        batchSizes.observe({ model: p.name, version: p.version }, n);
+        predictionsTotal.inc({ model: p.name, version: p.version }, n);
+      },
     });
+    served.on('reload', (event: ReloadEvent) => reloads.inc({ model: event.model, outcome: event.outcome }));
+    models.set(predictor.name, served);
   }
+  SERVED.set(app, models);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -170,14 +189,17 @@ export function createServer(predictors: Predictor[], options: Partial<ServeOpti
     }
     if (body.instances.length === 0) throw new HttpError(400, '"instances" is empty');
     if (body.instances.length > opts.maxInstances) throw new HttpError(413, `${body.instances.length} instances; at most ${opts.maxInstances} per request`);
-    const rows = body.instances.map((v, i) => encodeInstance(m.predictor, v, i));
-    const outputs = await withTimeout(m.batcher.submit(rows), opts.timeoutMs);
-    const { task, classNames } = m.predictor.card;
-    return { model: m.predictor.name, version: m.predictor.version, predictions: outputs.map((o) => postprocess(o, task, classNames)) };
+    const instances = body.instances;
+    const encodedFor = m.predictor;
+    const rows = instances.map((v, i) => encodeInstance(encodedFor, v, i));
+    const reencode = (p: Predictor) => instances.map((v, i) => encodeInstance(p, v, i));
+    const { outputs, predictor } = await withTimeout(m.submit({ rows, encodedFor, reencode }), opts.timeoutMs);
+    const { task, classNames } = predictor.card;
+    return { model: predictor.name, version: predictor.version, predictions: outputs.map((o) => postprocess(o, task, classNames)) };
   });
 
   app.addHook('onClose', async () => {
-    for (const m of models.values()) await m.predictor.dispose();
+    for (const m of models.values()) await m.dispose();
   });
   return app;
 }

@@ -31,6 +31,8 @@ function concatWeightData(data: tf.io.WeightData): Uint8Array {
  * The tfjs layers format on the local file system (`file://` without tfjs-node): model.json
  * with `modelTopology` and `weightsManifest`, plus one weight shard. Writes are atomic.
  */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, string: 0, complex64: 8 };
+
 export class FileSystemIOHandler implements tf.io.IOHandler {
   constructor(private readonly dir: string) {}
 
@@ -82,6 +84,11 @@ export class FileSystemIOHandler implements tf.io.IOHandler {
       }
     }
     const data = concatWeightData(shards.map((s) => s.buffer.slice(s.byteOffset, s.byteOffset + s.byteLength) as ArrayBuffer));
+    // Checked here: tfjs would build (and leak) the model's initial weights before noticing.
+    const expected = specs.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[w.dtype] ?? 4), 0);
+    if (!specs.some((w) => w.quantization) && data.byteLength !== expected) {
+      throw new DataError(`weight shards hold ${data.byteLength} bytes but the manifest describes ${expected}`, { where: file, hint: 'the export is truncated or corrupt; export the model again' });
+    }
     return {
       modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
       format: json.format,
