@@ -54,3 +54,35 @@ export function readRunFolder(runDir: string): ReadRun {
   }
   return { meta: readYamlFile(path.join(runDir, 'meta.yaml')), params: files('params'), tags: files('tags'), metrics, artifacts: walk(path.join(runDir, 'artifacts')).sort() };
 }
+
+export interface ReadModelVersion {
+  meta: Record<string, unknown>;
+  tags: Record<string, string>;
+  aliases: string[];
+}
+
+/**
+ * The model registry by MLflow's file-store layout: models/<name>/meta.yaml,
+ * models/<name>/version-<N>/{meta.yaml,tags/}, models/<name>/aliases/<alias> holding the version number.
+ */
+export function readRegistry(root: string): Record<string, { meta: Record<string, unknown>; aliases: Record<string, number>; versions: Record<number, ReadModelVersion> }> {
+  const modelsDir = path.join(root, 'models');
+  const out: ReturnType<typeof readRegistry> = {};
+  if (!fs.existsSync(modelsDir)) return out;
+  for (const name of fs.readdirSync(modelsDir)) {
+    const modelDir = path.join(modelsDir, name);
+    const aliases: Record<string, number> = {};
+    for (const alias of walk(path.join(modelDir, 'aliases'))) aliases[alias] = parseInt(fs.readFileSync(path.join(modelDir, 'aliases', alias), 'utf8'), 10);
+    const versions: Record<number, ReadModelVersion> = {};
+    for (const entry of fs.readdirSync(modelDir)) {
+      const match = /^version-(\d+)$/.exec(entry);
+      if (!match) continue;
+      const meta = readYamlFile(path.join(modelDir, entry, 'meta.yaml'));
+      const tags = Object.fromEntries(walk(path.join(modelDir, entry, 'tags')).map((rel) => [rel, fs.readFileSync(path.join(modelDir, entry, 'tags', rel), 'utf8')]));
+      const version = Number(match[1]);
+      versions[version] = { meta, tags, aliases: Object.keys(aliases).filter((a) => aliases[a] === version).sort() };
+    }
+    out[name] = { meta: readYamlFile(path.join(modelDir, 'meta.yaml')), aliases, versions };
+  }
+  return out;
+}

@@ -15,8 +15,41 @@ def files(d):
                 out[os.path.relpath(p, d)] = f.read()
     return out
 
+def read_registry(models_dir):
+    """models/<name>/meta.yaml, version-N/meta.yaml and tags/, aliases/<alias> holding the version,
+    as mlflow.store.model_registry.file_store.FileStore reads them."""
+    out = {}
+    if not os.path.isdir(models_dir):
+        return out
+    for name in os.listdir(models_dir):
+        model_dir = os.path.join(models_dir, name)
+        with open(os.path.join(model_dir, "meta.yaml")) as f:
+            meta = yaml.safe_load(f)
+        assert meta["name"] == name
+        aliases = {}
+        for alias, text in files(os.path.join(model_dir, "aliases")).items():
+            aliases[alias] = int(text)
+        versions = {}
+        for entry in os.listdir(model_dir):
+            if not entry.startswith("version-"):
+                continue
+            with open(os.path.join(model_dir, entry, "meta.yaml")) as f:
+                vmeta = yaml.safe_load(f)
+            assert "version-%d" % vmeta["version"] == entry
+            versions[str(vmeta["version"])] = {
+                "run_id": vmeta["run_id"],
+                "source": vmeta["source"],
+                "status": vmeta["status"],
+                "current_stage": vmeta["current_stage"],
+                "creation_timestamp": vmeta["creation_timestamp"],
+                "tags": files(os.path.join(model_dir, entry, "tags")),
+                "aliases": sorted(a for a, v in aliases.items() if v == vmeta["version"]),
+            }
+        out[name] = {"creation_timestamp": meta["creation_timestamp"], "last_updated_timestamp": meta["last_updated_timestamp"], "aliases": aliases, "versions": versions}
+    return out
+
 root = sys.argv[1]
-result = {"experiments": {}, "runs": {}}
+result = {"experiments": {}, "runs": {}, "registry": read_registry(os.path.join(root, "models"))}
 for exp in os.listdir(root):
     if exp in (".trash", "models"):
         continue
