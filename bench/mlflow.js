@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
-const { MlflowFileTracker, MlflowRestTracker } = require('../packages/plugin-mlflow/dist');
+const { MlflowFileTracker, MlflowRestTracker, writeRunReport } = require('../packages/plugin-mlflow/dist');
 
 const STEPS = Number(process.argv[2] ?? 2000);
 const METRICS_PER_STEP = 4;
@@ -29,8 +29,9 @@ function localServer() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, uri: `http://127.0.0.1:${server.address().port}`, received: () => received })));
 }
 
-async function time(tracker) {
-  await tracker.startRun({ experiment: 'bench' });
+async function time(tracker, onRun = () => undefined) {
+  const { runId } = await tracker.startRun({ experiment: 'bench' });
+  onRun(runId);
   const start = process.hrtime.bigint();
   for (let s = 0; s < STEPS; s++) {
     const m = {};
@@ -48,7 +49,8 @@ async function time(tracker) {
   const { server, uri, received } = await localServer();
   try {
     const points = STEPS * METRICS_PER_STEP;
-    const file = await time(new MlflowFileTracker({ root: path.join(dir, 'mlruns') }));
+    let fileRunId;
+    const file = await time(new MlflowFileTracker({ root: path.join(dir, 'mlruns') }), (id) => (fileRunId = id));
     const buffered = await time(new MlflowRestTracker({ uri, batchSize: 200, env: {}, spoolDir: dir }));
     const unbuffered = await time(new MlflowRestTracker({ uri, batchSize: 1, env: {}, spoolDir: dir }));
     if (received() !== 2 * points) throw new Error(`server got ${received()} points, expected ${2 * points}`);
@@ -58,6 +60,28 @@ async function time(tracker) {
     console.log(row('REST, log-batch of 200', buffered));
     console.log(row('REST, batch of 1', unbuffered));
     console.log(`ratio REST unbuffered / buffered: ${(unbuffered / buffered).toFixed(1)}×; file store / REST buffered: ${(file / buffered).toFixed(2)}×`);
+
+    // kiln report of the file-store run: read the store, render one SVG chart per metric.
+    let start = process.hrtime.bigint();
+    const report = writeRunReport(fileRunId, { store: path.join(dir, 'mlruns'), out: path.join(dir, 'report.html'), cwd: dir });
+    const reportMs = Number(process.hrtime.bigint() - start) / 1e6;
+    console.log(`kiln report of that run: ${reportMs.toFixed(0)} ms, ${(fs.statSync(report).size / 1024).toFixed(0)} KiB of self-contained HTML`);
+
+    // flush() once per epoch while the server is down: one attempt each, no backoff wait.
+    const down = new MlflowRestTracker({ uri, batchSize: 1000, flushIntervalMs: 60_000, env: {}, spoolDir: dir, retry: { attempts: 5, initialDelayMs: 250, maxDelayMs: 8000 } });
+    await down.startRun({ experiment: 'bench' });
+    await new Promise((resolve) => server.close(resolve));
+    const flushes = 20;
+    start = process.hrtime.bigint();
+    for (let e = 0; e < flushes; e++) {
+      await down.logMetrics({ loss: 1 / (e + 1) }, e);
+      await down.flush();
+    }
+    const flushMs = Number(process.hrtime.bigint() - start) / 1e6 / flushes;
+    console.log(`REST flush() per epoch with the server down: ${flushMs.toFixed(2)} ms (${down.unsentCount} points kept for later; retries alone would wait ≥ 250 ms)`);
+    start = process.hrtime.bigint();
+    await down.endRun('KILLED');
+    console.log(`REST endRun('KILLED') with the server down: ${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(1)} ms, spooled to ${path.basename(down.lastSpoolFile)}`);
   } finally {
     server.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { parseDocument, DomUtils } from 'htmlparser2';
 import type { Element } from 'domhandler';
 import { MemoryLogger, UsageError } from '@kiln/core';
-import { MlflowFileTracker, niceTicks, reportCommand, writeRunReport } from '../src';
+import { decimate, lineChartSvg, MlflowFileTracker, niceTicks, reportCommand, writeRunReport } from '../src';
 import { readRunFolder } from './support/independent-mlruns-reader';
 
 let dir: string;
@@ -110,4 +110,26 @@ test('niceTicks: 1-2-5 steps covering the range', () => {
   expect(niceTicks(0.2, 1)).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
   expect(niceTicks(0, 4)).toEqual([0, 1, 2, 3, 4]);
   expect(niceTicks(3, 97)).toEqual([20, 40, 60, 80]);
+});
+
+test('long histories: the line keeps every point up to 5000 (no per-point markers past 500), then one value range per pixel column', () => {
+  // 1000 points y = x on x 0..999: plot x 64..544 and y 220..12, so point i sits at (64 + 480 i/999, 220 - 208 i/999).
+  const linear = lineChartSvg(Array.from({ length: 1000 }, (_, i) => ({ x: i, y: i })));
+  const doc = parseDocument(linear);
+  expect(DomUtils.findAll((e) => e.name === 'circle', doc.children)).toHaveLength(0);
+  const pairs = DomUtils.findOne((e) => e.name === 'polyline', doc.children)!.attribs.points.split(' ').map((xy) => xy.split(',').map(Number));
+  expect(pairs).toHaveLength(1000);
+  pairs.forEach(([x, y], i) => {
+    expect(x).toBeCloseTo(64 + (480 * i) / 999, 2);
+    expect(y).toBeCloseTo(220 - (208 * i) / 999, 2);
+  });
+  // 48 000 points over 480 columns (100 per column) of a saw wave 0,1,…,9: each column keeps its first, lowest, highest and last point.
+  const saw = Array.from({ length: 48_000 }, (_, i) => ({ x: i, y: i % 10 }));
+  const reduced = decimate(saw, 480, 0, 47_999);
+  expect(reduced.length).toBeLessThanOrEqual(4 * 480);
+  expect(reduced.slice(0, 3)).toEqual([{ x: 0, y: 0 }, { x: 9, y: 9 }, { x: 99, y: 9 }]);
+  const svg = parseDocument(lineChartSvg(saw));
+  const line = DomUtils.findOne((e) => e.name === 'polyline', svg.children)!;
+  expect(line.attribs['data-points']).toBe('48000');
+  expect(line.attribs.points.split(' ')).toHaveLength(reduced.length);
 });

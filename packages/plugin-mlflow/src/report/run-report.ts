@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, flattenConfig, UsageError } from '@kiln/core';
 import { MlflowFileStore, type RunRecord } from '../file-store/mlflow-file-store';
-import { escapeHtml, formatValue, lineChartSvg, type ChartPoint } from './svg-chart';
+import { escapeHtml, formatValue, lineChartSvg, MAX_LINE_POINTS, type ChartPoint } from './svg-chart';
 import { paramToString } from '../validation';
 
 /** What a report shows, from an MLflow run (file store) or a Kiln run directory. */
@@ -187,6 +187,7 @@ export function renderRunReport(run: ReportRun): string {
       `${points.length} point${points.length === 1 ? '' : 's'}`,
       ...(ys.length ? [`min ${formatValue(Math.min(...ys))}`, `max ${formatValue(Math.max(...ys))}`] : []),
       ...(run.metrics[key] !== undefined ? [`final ${formatValue(run.metrics[key])}`] : []),
+      ...(finite.length > MAX_LINE_POINTS ? ['line reduced to the range of each pixel column'] : []),
       ...(skipped ? [`${skipped} non-finite value${skipped === 1 ? '' : 's'} (NaN/±Infinity) not drawn`] : []),
     ].join(' · ');
     return `<section class="metric" data-metric="${escapeHtml(key)}"><h3>${escapeHtml(key)}</h3>${lineChartSvg(points, { xLabel: run.xLabel, title: key })}<p>${escapeHtml(summary)}</p></section>`;

@@ -35,10 +35,35 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   return ticks;
 }
 
+/** Histories up to this long get one circle per point (exact value on hover). */
+export const MAX_MARKED_POINTS = 500;
+/** Longer lines are reduced to the first, lowest, highest and last point of each pixel column. */
+export const MAX_LINE_POINTS = 5000;
+
+/** Keeps the shape of a long line at one value range per pixel column, in x order. */
+export function decimate(points: ChartPoint[], columns: number, xMin: number, xMax: number): ChartPoint[] {
+  const buckets = new Map<number, ChartPoint[]>();
+  for (const p of points) {
+    const column = Math.min(columns - 1, Math.floor(((p.x - xMin) / (xMax - xMin || 1)) * columns));
+    const bucket = buckets.get(column);
+    if (bucket) bucket.push(p);
+    else buckets.set(column, [p]);
+  }
+  const out: ChartPoint[] = [];
+  for (const column of [...buckets.keys()].sort((a, b) => a - b)) {
+    const bucket = buckets.get(column)!;
+    const low = bucket.reduce((a, b) => (b.y < a.y ? b : a));
+    const high = bucket.reduce((a, b) => (b.y > a.y ? b : a));
+    const kept = new Set([bucket[0], low, high, bucket[bucket.length - 1]]);
+    out.push(...bucket.filter((p) => kept.has(p)));
+  }
+  return out;
+}
+
 /**
- * A line chart as an inline SVG string: axes with ticks, the line through the finite points, and
- * one circle per point carrying its exact `data-x`/`data-y` and a hover `<title>`. Non-finite
- * values are not drawn; the caller reports them.
+ * A line chart as an inline SVG string: axes with ticks and the line through the finite points;
+ * up to MAX_MARKED_POINTS points also get a circle carrying the exact `data-x`/`data-y` and a
+ * hover `<title>`. Non-finite values are not drawn; the caller reports them.
  */
 export function lineChartSvg(points: ChartPoint[], options: ChartOptions = {}): string {
   const width = options.width ?? 560;
@@ -75,10 +100,13 @@ export function lineChartSvg(points: ChartPoint[], options: ChartOptions = {}): 
     parts.push(`<text class="tick" x="${x}" y="${margin.top + plotH + 16}" text-anchor="middle">${escapeHtml(formatValue(t))}</text>`);
   }
   parts.push(`<text class="axis-label" x="${margin.left + plotW / 2}" y="${height - 6}" text-anchor="middle">${escapeHtml(options.xLabel ?? 'step')}</text>`);
-  if (finite.length > 1) parts.push(`<polyline class="series" fill="none" points="${finite.map((p) => `${r(px(p.x))},${r(py(p.y))}`).join(' ')}"/>`);
-  for (const p of finite) {
+  const line = finite.length > MAX_LINE_POINTS ? decimate(finite, Math.round(plotW), xMin, xMax) : finite;
+  if (line.length > 1) {
+    parts.push(`<polyline class="series" fill="none" data-points="${finite.length}" points="${line.map((p) => `${r(px(p.x))},${r(py(p.y))}`).join(' ')}"/>`);
+  }
+  for (const p of finite.length <= MAX_MARKED_POINTS ? finite : []) {
     parts.push(
-      `<circle class="point" cx="${r(px(p.x))}" cy="${r(py(p.y))}" r="${finite.length > 200 ? 1.2 : 2.5}" data-x="${p.x}" data-y="${p.y}">` +
+      `<circle class="point" cx="${r(px(p.x))}" cy="${r(py(p.y))}" r="${finite.length > 100 ? 1.2 : 2.5}" data-x="${p.x}" data-y="${p.y}">` +
         `<title>${escapeHtml(`${options.xLabel ?? 'step'} ${p.x}: ${formatValue(p.y)}`)}</title></circle>`,
     );
   }
