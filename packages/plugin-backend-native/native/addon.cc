@@ -132,6 +132,20 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stridedCopy(x, xOffset, xStrides, y, yOffset, yStrides, shape)
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  std::vector<long> xs = longs(info[2]), ys = longs(info[5]), shape = longs(info[6]);
+  kiln::stridedCopy(f32(info[0]), num(info[1]), xs.data(), f32Out(info[3]), num(info[4]), ys.data(),
+                    static_cast<int>(shape.size()), shape.data());
+  return info.Env().Undefined();
+}
+
+// fill(y, value)
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  kiln::fill(f32Out(info[0]), f32Len(info[0]), info[1].As<Napi::Number>().FloatValue());
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -170,6 +184,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("fill", Napi::Function::New(env, Fill));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa));
   return exports;

@@ -47,6 +47,38 @@ void im2col(const ConvGeom& g, const float* x, long p0, long p1, float* col) {
   });
 }
 
+// The im2col matrix packed straight from the image into GEMM slivers: no col buffer (implicit GEMM).
+void packConvRows(const ConvGeom& g, const float* x, long i0, long k0, long mc, long kc, int mr, float* out) {
+  const long C = g.inC, rowLen = g.fW * C, plane = g.outH * g.outW;
+  for (long s = 0; s < mc; s += mr) {
+    float* sliver = out + (s / mr) * kc * mr;
+    for (int r = 0; r < mr; r++) {
+      float* dst = sliver + r;
+      if (s + r >= mc) {
+        for (long k = 0; k < kc; k++) dst[k * mr] = 0.f;
+        continue;
+      }
+      long p = i0 + s + r;
+      long b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
+      long k = 0;
+      while (k < kc) {
+        long kk = k0 + k;
+        long ky = kk / rowLen, kx = (kk % rowLen) / C, c = kk % C;
+        long len = std::min(C - c, kc - k);
+        long iy = oy * g.sH - g.padT + ky * g.dH, ix = ox * g.sW - g.padL + kx * g.dW;
+        float* d = dst + k * mr;
+        if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) {
+          for (long j = 0; j < len; j++) d[j * mr] = 0.f;
+        } else {
+          const float* src = x + ((b * g.inH + iy) * g.inW + ix) * C + c;
+          for (long j = 0; j < len; j++) d[j * mr] = src[j];
+        }
+        k += len;
+      }
+    }
+  }
+}
+
 long chunkRows(long rows, long K, long granule) {
   long r = std::max(granule, (kColBudget / std::max(K, 1L)) / granule * granule);
   return std::min(rows, r);
@@ -90,13 +122,8 @@ void conv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
     gemm(false, false, M, N, K, x, K, f, N, y, N, false);
     return;
   }
-  const long rows = chunkRows(M, K, 64);
-  std::vector<float> col(static_cast<size_t>(rows * K));
-  for (long p0 = 0; p0 < M; p0 += rows) {
-    long p1 = std::min(M, p0 + rows);
-    im2col(g, x, p0, p1, col.data());
-    gemm(false, false, p1 - p0, N, K, col.data(), K, f, N, y + p0 * N, N, false);
-  }
+  gemmPacked([&](long i0, long k0, long mc, long kc, int mr, float* out) { packConvRows(g, x, i0, k0, mc, kc, mr, out); },
+             false, M, N, K, f, N, y, N, false);
 }
 
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df) {
@@ -122,6 +149,20 @@ void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, flo
   const long perImage = g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
   if (isPointwise(g)) {
     gemm(false, true, g.batch * perImage, K, N, dy, N, f, N, dx, K, false);
+    return;
+  }
+  if (g.sH == 1 && g.sW == 1) {
+    // Stride 1: dx is the forward convolution of dy with the filter rotated 180° and its channels swapped.
+    std::vector<float> rotated(static_cast<size_t>(K * N));
+    for (long ky = 0; ky < g.fH; ky++)
+      for (long kx = 0; kx < g.fW; kx++)
+        for (long c = 0; c < g.inC; c++)
+          for (long o = 0; o < N; o++)
+            rotated[((ky * g.fW + kx) * N + o) * g.inC + c] =
+                f[(((g.fH - 1 - ky) * g.fW + (g.fW - 1 - kx)) * g.inC + c) * N + o];
+    ConvGeom t{g.batch, g.outH, g.outW, N, g.inH, g.inW, g.inC, g.fH, g.fW, 1, 1, g.dH, g.dW,
+               (g.fH - 1) * g.dH - g.padT, (g.fW - 1) * g.dW - g.padL};
+    conv2d(t, dy, rotated.data(), dx);
     return;
   }
   // Whole images per pass, so the col2im gather below finds every row it needs in the pass.

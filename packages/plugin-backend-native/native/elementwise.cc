@@ -206,4 +206,36 @@ void transpose(const float* x, float* y, int rank, const long* shape, const long
   });
 }
 
+void stridedCopy(const float* x, long xOffset, const long* xs, float* y, long yOffset, const long* ys, int rank,
+                 const long* shape) {
+  const long inner = shape[rank - 1], sx = xs[rank - 1], sy = ys[rank - 1];
+  long outer = 1;
+  for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+  parallelFor(outer, std::max(1L, kGrain / std::max(inner, 1L)), [&](long o0, long o1, int) {
+    for (long o = o0; o < o1; o++) {
+      long xo = xOffset, yo = yOffset, rest = o;
+      for (int d = rank - 2; d >= 0; d--) {
+        long i = rest % shape[d];
+        rest /= shape[d];
+        xo += i * xs[d];
+        yo += i * ys[d];
+      }
+      const float* in = x + xo;
+      float* out = y + yo;
+      if (sx == 1 && sy == 1)
+        std::memcpy(out, in, sizeof(float) * inner);
+      else if (sx == 0)
+        for (long j = 0; j < inner; j++) out[j * sy] = in[0];
+      else
+        for (long j = 0; j < inner; j++) out[j * sy] = in[j * sx];
+    }
+  });
+}
+
+void fill(float* y, long n, float value) {
+  parallelFor(n, kGrain, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) y[i] = value;
+  });
+}
+
 }  // namespace kiln

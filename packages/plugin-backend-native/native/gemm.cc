@@ -147,8 +147,8 @@ const char* selectIsa(const char* isa) {
   return current->isa;
 }
 
-void gemmSerial(bool ta, bool tb, long m, long n, long k, const float* a, long lda, const float* b, long ldb,
-                float* c, long ldc, bool accumulate) {
+void gemmSerialPacked(const PackA& packA, bool tb, long m, long n, long k, const float* b, long ldb, float* c, long ldc,
+                      bool accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate)
@@ -169,7 +169,7 @@ void gemmSerial(bool ta, bool tb, long m, long n, long k, const float* a, long l
       packB(tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, bp);
       for (long ic = 0; ic < m; ic += mcMax) {
         long mc = std::min(mcMax, m - ic);
-        packA(ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, mr, ap);
+        packA(ic, pc, mc, kc, mr, ap);
         for (long jr = 0; jr < nc; jr += nr) {
           long cols = std::min<long>(nr, nc - jr);
           const float* bs = bp + (jr / nr) * kc * nr;
@@ -188,6 +188,38 @@ void gemmSerial(bool ta, bool tb, long m, long n, long k, const float* a, long l
         }
       }
     }
+  }
+}
+
+void gemmSerial(bool ta, bool tb, long m, long n, long k, const float* a, long lda, const float* b, long ldb,
+                float* c, long ldc, bool accumulate) {
+  gemmSerialPacked(
+      [&](long i0, long k0, long mc, long kc, int mr, float* out) {
+        packA(ta, ta ? a + k0 * lda + i0 : a + i0 * lda + k0, lda, mc, kc, mr, out);
+      },
+      tb, m, n, k, b, ldb, c, ldc, accumulate);
+}
+
+void gemmPacked(const PackA& packA, bool tb, long m, long n, long k, const float* b, long ldb, float* c, long ldc,
+                bool accumulate) {
+  const MicroKernel& uk = *current;
+  if (pool().size() == 1 || 2.0 * m * n * k < 2e5) {
+    gemmSerialPacked(packA, tb, m, n, k, b, ldb, c, ldc, accumulate);
+    return;
+  }
+  long tilesM = (m + uk.mr - 1) / uk.mr;
+  long tilesN = (n + uk.nr - 1) / uk.nr;
+  if (tilesM >= tilesN) {
+    parallelFor(tilesM, 1, [&](long t0, long t1, int) {
+      long i0 = t0 * uk.mr, i1 = std::min(m, t1 * uk.mr);
+      PackA shifted = [&](long r0, long k0, long mc, long kc, int mr, float* out) { packA(i0 + r0, k0, mc, kc, mr, out); };
+      gemmSerialPacked(shifted, tb, i1 - i0, n, k, b, ldb, c + i0 * ldc, ldc, accumulate);
+    });
+  } else {
+    parallelFor(tilesN, 1, [&](long t0, long t1, int) {
+      long j0 = t0 * uk.nr, j1 = std::min(n, t1 * uk.nr);
+      gemmSerialPacked(packA, tb, m, j1 - j0, k, tb ? b + j0 * ldb : b + j0, ldb, c + j0, ldc, accumulate);
+    });
   }
 }
 

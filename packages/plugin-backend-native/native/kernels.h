@@ -44,5 +44,11 @@ void softmax(const float* x, float* y, long rows, long cols);
 // y[o, i] = sum_r x[o, r, i].
 void reduceSum(const float* x, float* y, long outer, long reduce, long inner);
 void transpose(const float* x, float* y, int rank, const long* shape, const long* perm);
+// y[yOffset + Σ i_d·yStrides_d] = x[xOffset + Σ i_d·xStrides_d] over every index i of shape (rank ≤ 8):
+// slices, pads, tiles and broadcasts are this copy with the right strides.
+void stridedCopy(const float* x, long xOffset, const long* xStrides, float* y, long yOffset, const long* yStrides,
+                 int rank, const long* shape);
+// Fills y[0, n) with value.
+void fill(float* y, long n, float value);
 
 }  // namespace kiln

@@ -33,7 +33,7 @@ void ThreadPool::work(int worker) {
       tasks = tasks_;
     }
     insideTask = true;
-    for (int t = next_.fetch_add(1); t < tasks; t = next_.fetch_add(1)) (*job)(t, worker);
+    for (int t = worker; t < tasks; t += threads_) (*job)(t, worker);
     insideTask = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -52,13 +52,14 @@ void ThreadPool::run(int tasks, const std::function<void(int, int)>& fn) {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     tasks_ = tasks;
-    next_.store(0);
     active_ = threads_ - 1;
     generation_++;
   }
   wake_.notify_all();
+  // Static assignment (task t on worker t mod size): a caller that grabbed every task before the
+  // workers woke would serialise short kernels.
   insideTask = true;
-  for (int t = next_.fetch_add(1); t < tasks; t = next_.fetch_add(1)) fn(t, 0);
+  for (int t = 0; t < tasks; t += threads_) fn(t, 0);
   insideTask = false;
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return active_ == 0; });

@@ -27,7 +27,6 @@ class ThreadPool {
   std::condition_variable done_;
   const std::function<void(int, int)>* job_ = nullptr;
   int tasks_ = 0;
-  std::atomic<int> next_{0};
   int active_ = 0;
   long generation_ = 0;
   bool stop_ = false;

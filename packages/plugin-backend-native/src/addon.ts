@@ -19,6 +19,8 @@ export interface NativeAddon {
   softmax(x: Float32Array, y: Float32Array, cols: number): void;
   reduceSum(x: Float32Array, y: Float32Array, outer: number, reduce: number, inner: number): void;
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  stridedCopy(x: Float32Array, xOffset: number, xStrides: Int32Array, y: Float32Array, yOffset: number, yStrides: Int32Array, shape: Int32Array): void;
+  fill(y: Float32Array, value: number): void;
   info(): { isa: 'avx512' | 'avx2' | 'fallback'; threads: number; avx2: boolean; avx512: boolean; sanitized: boolean };
   /** Switches the GEMM micro-kernel (for tests and benchmarks); returns the ISA in use. */
   selectIsa(isa: string): string;

@@ -34,6 +34,9 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
 
   test('binary ops with broadcast match cpu', () => {
     const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.squaredDifference];
+    tf.setBackend(NATIVE_TF_BACKEND);
+    // Multiply (tfjs's kernel name for mul) is native: 3 × 2 broadcast over 5000 rows.
+    expect(Array.from(tf.tidy(() => tf.mul(tf.ones([5000, 1]), tf.tensor1d([3, -2])).dataSync().slice(0, 4)))).toEqual([3, -2, 3, -2]);
     const pairs: Array<[number[], number[]]> = [[[8, 9, 10, 11], [8, 9, 10, 11]], [[8, 9, 10, 11], [11]], [[8, 9, 10, 11], [8, 1, 1, 11]], [[7, 1, 700], [1, 9, 700]], [[5000], []], [[64, 1], [1, 100]]];
     for (const op of ops) for (const [a, b] of pairs) expectSame(() => op(rand(a, 1), rand(b, 2).add(op === tf.div ? 3 : 0)));
   });
@@ -57,6 +60,14 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
       for (const keepDims of [false, true]) expectSame(() => [tf.sum(x(), axis, keepDims), tf.mean(x(), axis, keepDims)]);
     }
     for (const perm of [[0, 3, 1, 2], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2]]) expectSame(() => tf.transpose(x(), perm));
+  });
+
+  test('slice, pad and tile match cpu', () => {
+    const x = () => rand([6, 20, 18, 16], 1);
+    expectSame(() => [tf.slice(x(), [1, 2, 3, 0], [4, 17, 15, 16]), tf.slice(x(), [0, 0, 1, 2], [6, 20, 16, 13]), tf.slice(x(), [2], [3])]);
+    expectSame(() => [tf.pad(x(), [[0, 0], [1, 1], [1, 2], [0, 0]]), tf.pad(x(), [[1, 0], [0, 3], [2, 0], [1, 1]], 0.5)]);
+    expectSame(() => [tf.tile(rand([1, 1, 1, 64], 2), [32, 8, 8, 1]), tf.tile(rand([3, 50], 3), [2, 40]), tf.tile(rand([4, 5, 6, 7], 4), [2, 1, 3, 2])]);
+    expectSame(() => gradsOf((t) => tf.pad(tf.slice(t, [0, 1, 1, 0], [6, 18, 16, 16]), [[0, 0], [1, 1], [1, 1], [0, 0]]), [x()]));
   });
 
   test('a training loop on the native backend does not leak tensors', () => {

@@ -3,6 +3,7 @@ import type { NativeAddon } from '../addon';
 import type { KernelFunc, NativeKernel } from './common';
 import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
+import { slice, padV2, tile } from './copy';
 import { binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
 
 /** Every kernel the addon implements, by tfjs kernel name. */
@@ -25,7 +26,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Softmax: softmax,
   Add: binary('Add'),
   Sub: binary('Sub'),
-  Mul: binary('Mul'),
+  Multiply: binary('Multiply'),
   RealDiv: binary('RealDiv'),
   SquaredDifference: binary('SquaredDifference'),
   Relu: unary('Relu'),
@@ -38,6 +39,9 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Sum: sum,
   Mean: mean,
   Transpose: transpose,
+  Slice: slice,
+  PadV2: padV2,
+  Tile: tile,
 };
 
 /** The tfjs backend Kiln's native kernels live on: tfjs's cpu backend class under its own name. */
