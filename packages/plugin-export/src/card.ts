@@ -22,9 +22,29 @@ export interface TablePreprocessing {
   columns?: unknown[];
 }
 
+/** WordPiece tokenization of text models (plugin-bert's readers); the vocabulary is written as vocab.txt beside the model. */
+export interface TextPreprocessing {
+  kind: 'text';
+  tokenizer: 'wordpiece';
+  /** vocab.txt beside kiln-model.json (in memory, before the card is written: `vocabulary`). */
+  vocab?: string;
+  vocabulary?: string[];
+  /** tokenizer.json copied beside the model when training read one. */
+  tokenizerJson?: string;
+  lowercase: boolean;
+  /** Tokens per sequence (specials included), padded and truncated as in training. */
+  maxLength: number;
+}
+
+export const VOCAB_FILE = 'vocab.txt';
+
 /** What preprocessing the dataset implies, so inference reproduces it without the reader. */
 export function preprocessingOf(info: DatasetInfo): Record<string, unknown> {
   const extra = info.extra ?? {};
+  if (extra.tokenizer === 'wordpiece' && Array.isArray(extra.vocabulary)) {
+    const pre: TextPreprocessing = { kind: 'text', tokenizer: 'wordpiece', vocabulary: extra.vocabulary as string[], lowercase: extra.lowercase !== false, maxLength: Number(extra.maxLength ?? info.inputs[0]?.shape[0] ?? 128) };
+    return { ...pre };
+  }
   const input = info.inputs[0];
   if (input && input.shape.length >= 2 && input.shape.length <= 3 && Array.isArray(extra.mean) && Array.isArray(extra.std)) {
     const channels = (input.shape[2] ?? 1) as 1 | 3;
@@ -63,9 +83,34 @@ export function cardInModelOrder(card: ModelCard, model: Model): ModelCard {
   return { ...card, inputs: (keys as string[]).map((k) => card.inputs.find((i) => i.name === k)!) };
 }
 
-export function writeModelCard(dir: string, card: ModelCard, format: string, files: string[]): string {
+/**
+ * Writes the tokenizer files of a text model beside it (vocab.txt from the vocabulary; tokenizer.json
+ * copied when given) and returns the preprocessing that names them instead of holding the vocabulary.
+ */
+export function writeTokenizerFiles(dir: string, pre: Record<string, unknown> | undefined, fallbackVocabulary?: string[]): { preprocessing: Record<string, unknown> | undefined; files: string[] } {
+  if (pre?.kind !== 'text') return { preprocessing: pre, files: [] };
+  const { vocabulary, tokenizerJson, ...rest } = pre as unknown as TextPreprocessing;
+  const tokens = vocabulary ?? fallbackVocabulary;
+  const files: string[] = [];
+  const out: Record<string, unknown> = { ...rest };
+  if (tokens) {
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, VOCAB_FILE), `${tokens.join('\n')}\n`);
+    out.vocab = VOCAB_FILE;
+    files.push(VOCAB_FILE);
+  }
+  if (tokenizerJson && fs.existsSync(tokenizerJson) && path.resolve(tokenizerJson) !== path.resolve(dir, 'tokenizer.json')) {
+    fs.copyFileSync(tokenizerJson, path.join(dir, 'tokenizer.json'));
+    out.tokenizerJson = 'tokenizer.json';
+    files.push('tokenizer.json');
+  }
+  return { preprocessing: out, files };
+}
+
+export function writeModelCard(dir: string, card: ModelCard, format: string, files: string[], vocabulary?: string[]): string {
   const file = path.join(dir, MODEL_CARD_FILE);
-  writeFileAtomic(file, `${JSON.stringify({ ...card, format, files }, null, 2)}\n`);
+  const tokenizer = writeTokenizerFiles(dir, card.preprocessing, vocabulary);
+  writeFileAtomic(file, `${JSON.stringify({ ...card, preprocessing: tokenizer.preprocessing, format, files: [...files, ...tokenizer.files] }, null, 2)}\n`);
   return file;
 }
 

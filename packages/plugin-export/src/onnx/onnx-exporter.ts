@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { cardInModelOrder, MODEL_CARD_FILE, writeModelCard } from '../card';
 import { layersModelOf } from '../tfjs/tfjs-exporter';
 import { convertToOnnx, ONNX_OPSET } from './convert';
-import { verifyOnnx, type VerifyReport } from './verify';
+import { verifyBertOnnx, verifyOnnx, type VerifyReport } from './verify';
+import { BERT_ONNX_INPUTS, convertBertToOnnx, isBertLike, type BertLikeModel } from './bert-graph';
+import * as fs from 'node:fs';
 
 export const ONNX_FILE = 'model.onnx';
 
@@ -23,6 +25,7 @@ export class OnnxExporter implements Exporter {
   constructor(private readonly options: OnnxExporterOptions = OnnxExporterOptions.parse({})) {}
 
   async export(model: Model, outDir: string, given: ModelCard): Promise<ExportResult> {
+    if (isBertLike(model)) return this.exportBert(model, outDir, given);
     const lm = layersModelOf(model, this.format);
     const card = cardInModelOrder(given, model);
     const conversion = convertToOnnx(lm, { inputNames: card.inputs.map((i) => i.name), opset: this.options.opset, producerVersion: KILN_VERSION });
@@ -36,4 +39,31 @@ export class OnnxExporter implements Exporter {
     writeModelCard(outDir, { ...card, onnx: { opset: conversion.opset, inputs: conversion.inputNames, output: conversion.outputName, maxAbsDiff: this.lastVerification.maxAbsDiff } } as ModelCard, this.format, [ONNX_FILE]);
     return { format: this.format, dir: outDir, files: [ONNX_FILE, MODEL_CARD_FILE] };
   }
+
+  /** Models exposing `bertConfig` (plugin-bert): the Hugging Face BERT graph, int64 inputs, dynamic batch and sequence. */
+  private async exportBert(model: BertLikeModel & Model, outDir: string, given: ModelCard): Promise<ExportResult> {
+    const card = cardInModelOrder(given, model);
+    const conversion = convertBertToOnnx(model, { opset: this.options.opset, producerVersion: KILN_VERSION, name: model.name });
+    const file = path.join(outDir, ONNX_FILE);
+    this.lastVerification = await verifyBertOnnx(model, conversion.bytes, conversion.outputName, { tolerance: this.options.tolerance, batchSizes: this.options.verifyBatchSizes, where: file });
+    writeFileAtomic(file, conversion.bytes);
+    const preprocessing = card.preprocessing?.kind === 'text' ? { ...card.preprocessing, tokenizerJson: tokenizerJsonOf(given) } : card.preprocessing;
+    const onnx = { opset: conversion.opset, inputs: conversion.inputNames, inputDtypes: conversion.inputNames.map(() => 'int64'), output: conversion.outputName, head: conversion.head, maxAbsDiff: this.lastVerification.maxAbsDiff };
+    // The graph's inputs carry Hugging Face names whatever the reader called them (synthetic text: tokens, mask).
+    const length = card.inputs[0]?.shape[1] ?? (preprocessing as { maxLength?: number } | undefined)?.maxLength ?? 128;
+    const inputs = BERT_ONNX_INPUTS.map((name) => ({ name, shape: [null, length], dtype: 'int32' as const }));
+    const full = { ...card, inputs, preprocessing, classNames: card.classNames ?? model.labels, onnx } as ModelCard;
+    writeModelCard(outDir, full, this.format, [ONNX_FILE], model.vocabulary);
+    const written = JSON.parse(fs.readFileSync(path.join(outDir, MODEL_CARD_FILE), 'utf8')) as { files: string[] };
+    return { format: this.format, dir: outDir, files: [...written.files, MODEL_CARD_FILE] };
+  }
+}
+
+/** The tokenizer.json the run's reader read (its `data.vocab`), if it names one. */
+function tokenizerJsonOf(card: ModelCard): string | undefined {
+  const vocab = (card.config as { data?: { vocab?: unknown } } | undefined)?.data?.vocab;
+  if (typeof vocab !== 'string') return undefined;
+  const target = path.resolve(vocab);
+  const file = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'tokenizer.json') : target;
+  return file.endsWith('.json') && fs.existsSync(file) ? file : undefined;
 }

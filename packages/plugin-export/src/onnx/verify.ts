@@ -86,3 +86,73 @@ export async function verifyOnnx(model: LayersModel, bytes: Uint8Array, inputNam
   }
   return { maxAbsDiff, batchSizes: options.batchSizes, tolerance: options.tolerance };
 }
+
+/** BERT-style sample rows: ids in [0, vocab), right padding (row r has r fewer tokens), token types 0 then 1. */
+export function sampleTextInputs(batch: number, length: number, vocab: number, typeVocab: number, seed = 11): { ids: Int32Array; mask: Int32Array; types: Int32Array } {
+  const next = rand(seed);
+  const ids = new Int32Array(batch * length);
+  const mask = new Int32Array(batch * length);
+  const types = new Int32Array(batch * length);
+  for (let r = 0; r < batch; r++) {
+    const used = Math.max(1, length - r);
+    for (let t = 0; t < length; t++) {
+      const k = r * length + t;
+      ids[k] = t < used ? Math.floor(next() * vocab) : 0;
+      mask[k] = t < used ? 1 : 0;
+      types[k] = t < used && t >= used / 2 && typeVocab > 1 ? 1 : 0;
+    }
+  }
+  return { ids, mask, types };
+}
+
+/**
+ * Runs an exported BERT graph in ONNX Runtime (int64 inputs) and the Kiln model (int32) on padded
+ * sample batches of two sequence lengths (checks the dynamic batch and sequence axes); throws if they differ.
+ */
+export async function verifyBertOnnx(
+  model: { apply(inputs: Record<string, tf.Tensor>, options: { training: boolean }): tf.Tensor; bertConfig: { vocab_size: number; type_vocab_size: number; max_position_embeddings: number } },
+  bytes: Uint8Array,
+  outputName: string,
+  options: { tolerance: number; batchSizes: number[]; lengths?: number[]; where?: string },
+): Promise<VerifyReport> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes);
+  } catch (cause) {
+    throw new TrainingError(`ONNX Runtime rejected the exported BERT graph: ${(cause as Error).message}`, { where: options.where, hint: 'this is a converter bug; report it with the model config', cause });
+  }
+  const c = model.bertConfig;
+  const lengths = (options.lengths ?? [8, 5]).map((l) => Math.min(l, c.max_position_embeddings));
+  let maxAbsDiff = 0;
+  try {
+    for (const batch of options.batchSizes) {
+      for (const length of lengths) {
+        const { ids, mask, types } = sampleTextInputs(batch, length, c.vocab_size, c.type_vocab_size, 11 + batch * 31 + length);
+        const shape = [batch, length];
+        const int64 = (a: Int32Array) => new ort.Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), shape);
+        const result = await session.run({ input_ids: int64(ids), attention_mask: int64(mask), token_type_ids: int64(types) });
+        const got = result[outputName].data as Float32Array;
+        const expected = tf.tidy(() => {
+          const y = model.apply({ input_ids: tf.tensor2d(ids, [batch, length], 'int32'), attention_mask: tf.tensor2d(mask, [batch, length], 'int32'), token_type_ids: tf.tensor2d(types, [batch, length], 'int32') }, { training: false });
+          return y.dataSync().slice() as Float32Array;
+        });
+        if (got.length !== expected.length) {
+          throw new TrainingError(`ONNX output has ${got.length} values but Kiln's has ${expected.length} (batch ${batch}, length ${length})`, { where: options.where, hint: 'this is a converter bug; report it with the model config' });
+        }
+        for (let i = 0; i < got.length; i++) {
+          const d = Math.abs(got[i] - expected[i]);
+          if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d);
+        }
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  if (!(maxAbsDiff <= options.tolerance)) {
+    throw new TrainingError(`ONNX export of the BERT model does not match it: max |diff| ${maxAbsDiff.toExponential(3)} > ${options.tolerance}`, {
+      where: options.where,
+      hint: 'the graph converts but computes something else; report it with the model config',
+    });
+  }
+  return { maxAbsDiff, batchSizes: options.batchSizes, tolerance: options.tolerance };
+}
