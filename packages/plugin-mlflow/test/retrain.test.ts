@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, MemoryLogger, resolveConfig, trainResolved } from '@kiln/core';
 import { MlflowFileStore, MlflowModelRegistry, retrain, retrainCommand, retrainOptionsFrom, RetrainOptionsSchema, swapDataFile } from '../src';
 import { readRunFolder } from './support/independent-mlruns-reader';
@@ -85,6 +86,8 @@ test('retrain: first champion, then no retraining above the threshold, then fine
   expect(first.challenger).toMatchObject({ version: 1, holdoutRows: 40, trainRows: 160, fineTuned: false });
   expect(first.challenger!.holdoutValue).toBeGreaterThan(0.9);
 
+  const tensorsBefore = tf.memory().numTensors;
+
   // 2. New data of the same concept: the champion stays above 0.8; nothing is trained or registered.
   const lines: string[] = [];
   const same = await retrain({ ...common, data: 'same.csv', options: options({ threshold: 0.8 }), onLine: (l) => lines.push(l) });
@@ -142,6 +145,8 @@ test('retrain: first champion, then no retraining above the threshold, then fine
   expect(frozen.championHoldoutValue!).toBeLessThan(0.5);
   expect(frozen.decision).toBe(frozen.challenger!.holdoutValue < frozen.championHoldoutValue! ? 'promoted' : 'rejected');
   expect(registry.listVersionNumbers('churn')).toEqual([1, 2, 3]);
+  // Evaluations and trainings dispose their models: nothing accumulates across retrains.
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
 });
 
 test('retrain: clear errors for a missing name, a missing data file and a missing threshold', async () => {
