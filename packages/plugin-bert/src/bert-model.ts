@@ -125,14 +125,9 @@ export class BertModel implements Model {
 
   /** normal(0, initializer_range) as `BertPreTrainedModel._init_weights`; the padding row of an embedding is zero. */
   private normal(name: string, shape: [number, number], paddingIdx?: number): tf.Variable {
-    const std = this.bertConfig.initializer_range;
-    const value = tf.tidy(() => {
-      const t = tf.randomNormal(shape, 0, std, 'float32', this.nextSeed());
-      if (paddingIdx === undefined || paddingIdx < 0 || paddingIdx >= shape[0]) return t;
-      const keep = tf.oneHot([paddingIdx], shape[0]).reshape([shape[0], 1]);
-      return tf.mul(t, tf.sub(1, keep));
-    });
-    return this.add(name, value);
+    const data = normalSamples(shape[0] * shape[1], this.bertConfig.initializer_range, this.nextSeed());
+    if (paddingIdx !== undefined && paddingIdx >= 0 && paddingIdx < shape[0]) data.fill(0, paddingIdx * shape[1], (paddingIdx + 1) * shape[1]);
+    return this.add(name, tf.tensor2d(data, shape));
   }
 
   private linear(name: string, inFeatures: number, outFeatures: number): LinearWeights {
@@ -276,6 +271,28 @@ export class BertModel implements Model {
     for (const v of this.weights.values()) v.dispose();
     this.weights.clear();
   }
+}
+
+/** Seeded N(0, std²) samples (mulberry32 + Box–Muller): tfjs's randomNormal takes ~20 s for bert-base's 110M values. */
+export function normalSamples(n: number, std: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  // Local aliases: a global lookup per call is slow inside vm contexts (Jest).
+  const { imul, sqrt, log, cos, sin, PI } = Math;
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  for (let i = 0; i < n; i += 2) {
+    const r = std * sqrt(-2 * log(uniform()));
+    const theta = 2 * PI * uniform();
+    out[i] = r * cos(theta);
+    if (i + 1 < n) out[i + 1] = r * sin(theta);
+  }
+  return out;
 }
 
 /** The exact GELU of BERT: x·Φ(x) = x/2 · (1 + erf(x/√2)). */
