@@ -32,6 +32,14 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
       ['batch 4: 3x3 stride 2 valid, leftover column', [4, 8, 9, 2], [3, 3, 2, 3], 2, 'valid'],
       ['batch 4: 5x3 strides [2,1] explicit pad', [4, 10, 6, 2], [5, 3, 2, 3], [2, 1], [[0, 0], [1, 2], [2, 0], [0, 0]]],
       ['batch 6: 7x7 stride 2 same', [6, 12, 12, 3], [7, 7, 3, 4], 2, 'same'],
+      // Channel counts off Kiln's GEMM tiles (4 input × 8 output channels), chunk boundaries, projections.
+      ['channels 13 → 17 (partial tiles), 3x3 same', [3, 8, 8, 13], [3, 3, 13, 17], 1, 'same'],
+      ['channels 8 → 8 (whole tiles), 3x3 stride 2 same', [2, 8, 8, 8], [3, 3, 8, 8], 2, 'same'],
+      ['1x1 stride 2 projection 16 → 32 (ResNet downsample)', [2, 8, 8, 16], [1, 1, 16, 32], 2, 'valid'],
+      ['1x1 stride 1 projection, batch 1', [1, 6, 6, 5], [1, 1, 5, 12], 1, 'valid'],
+      ['batch 1: 3x3 stride 1 valid', [1, 9, 9, 6], [3, 3, 6, 9], 1, 'valid'],
+      ['batch 1: 3x3 stride 2 same, even size', [1, 8, 8, 4], [3, 3, 4, 8], 2, 'same'],
+      ['many pixels (spans several packed chunks)', [3, 20, 20, 24], [3, 3, 24, 40], 1, 'same'],
     ];
     it.each(cases)('%s', async (_name, xs, fs, strides, pad) => {
       await expectMatch((a, f) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, strides, pad), [x(xs), x(fs)]);

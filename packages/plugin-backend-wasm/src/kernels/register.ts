@@ -8,6 +8,7 @@ import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
+import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -26,8 +27,9 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
   {
     kernelName: 'Conv2DBackpropFilter',
     gradientOf: 'conv2d (filter), Conv2D layers',
-    kernelFunc: ({ inputs, attrs }) =>
+    kernelFunc: conv2dBackpropFilterKernel(({ inputs, attrs }) =>
       conv2dBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrsAs<Parameters<typeof conv2dBackpropFilter>[2]>(attrs)),
+    ),
   },
   {
     kernelName: 'DepthwiseConv2dNativeBackpropFilter',
@@ -80,8 +82,9 @@ const FASTER: ReadonlyArray<{ kernelName: string; kernelFunc: KernelFunc }> = [
   },
   {
     kernelName: 'Conv2DBackpropInput',
-    kernelFunc: ({ inputs, attrs }) =>
+    kernelFunc: conv2dBackpropInputKernel(({ inputs, attrs }) =>
       conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, attrsAs<Parameters<typeof conv2dBackpropInput>[2]>(attrs)),
+    ),
   },
 ];
 

@@ -1,0 +1,249 @@
+// Kiln's conv-gradient kernels for tfjs-wasm, in AssemblyScript (compiled by `npm run asbuild`
+// in this package to src/kernels/kiln-wasm-binary.ts). The module imports tfjs-wasm's own
+// memory: every pointer is a byte offset into tfjs-wasm's heap (tensor data and a scratch
+// buffer the caller mallocs there). No static data, no allocation, no runtime: the module must
+// not write anywhere it was not given.
+//
+// Both kernels are GEMMs with the im2col folded into the packing of small L1/L2-sized panels,
+// and one 4×8 wasm-SIMD micro-kernel (8 f32x4 accumulators, splatted A, two B vectors), the
+// shape of XNNPACK's wasmsimd "splat" GEMMs.
+
+// @ts-ignore: decorator
+@inline
+function kernel4x8(a: usize, b: usize, c: usize, k: i32): void {
+  let c00 = v128.load(c, 0);
+  let c01 = v128.load(c, 16);
+  let c10 = v128.load(c, 32);
+  let c11 = v128.load(c, 48);
+  let c20 = v128.load(c, 64);
+  let c21 = v128.load(c, 80);
+  let c30 = v128.load(c, 96);
+  let c31 = v128.load(c, 112);
+  for (let i = 0; i < k; i++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a, 0);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    const a1 = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    const a2 = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    const a3 = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    a += 16;
+    b += 32;
+  }
+  v128.store(c, c00, 0);
+  v128.store(c, c01, 16);
+  v128.store(c, c10, 32);
+  v128.store(c, c11, 48);
+  v128.store(c, c20, 64);
+  v128.store(c, c21, 80);
+  v128.store(c, c30, 96);
+  v128.store(c, c31, 112);
+}
+
+function zero(p: usize, bytes: i32): void {
+  memory.fill(p, 0, <usize>bytes);
+}
+
+/** Scratch bytes convBackpropFilter needs. */
+export function filterScratchBytes(cin: i32, cout: i32, taps: i32, chunk: i32): i32 {
+  const cin4 = (cin + 3) & ~3;
+  const cout8 = (cout + 7) & ~7;
+  return (chunk * cout8 + chunk * cin4 + taps * cin4 * cout8) * 4 + 64;
+}
+
+/**
+ * dw[kh, kw, ci, co] = Σ_{b, oh, ow} x[b, oh·sh + kh·dh − top, ow·sw + kw·dw − left, ci] · dy[b, oh, ow, co]
+ * (zero outside x). NHWC x and dy, HWIO dw. Per chunk of output pixels: dy is packed into
+ * 8-column panels once, x into 4-row panels once per tap, and every (ci, co) tile is one
+ * micro-kernel call over the chunk, accumulating into a tile-major buffer.
+ */
+export function convBackpropFilter(
+  x: usize, dy: usize, dw: usize, scratch: usize,
+  batch: i32, inH: i32, inW: i32, cin: i32,
+  outH: i32, outW: i32, cout: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwl: i32, top: i32, left: i32,
+  chunk: i32,
+): void {
+  const cin4 = (cin + 3) & ~3;
+  const cout8 = (cout + 7) & ~7;
+  const ciBlocks = cin4 >> 2;
+  const coBlocks = cout8 >> 3;
+  const taps = kh * kw;
+  const base = (scratch + 15) & ~(<usize>15);
+  const bPanel = base;                                      // [coBlocks][chunk][8]
+  const aPanel = bPanel + <usize>(chunk * cout8 * 4);       // [ciBlocks][chunk][4]
+  const acc = aPanel + <usize>(chunk * cin4 * 4);           // [taps][ciBlocks][coBlocks][4][8]
+  zero(acc, taps * cin4 * cout8 * 4);
+  const pixels = batch * outH * outW;
+  for (let p0 = 0; p0 < pixels; p0 += chunk) {
+    const n = min(chunk, pixels - p0);
+    // dy rows p0 … p0+n → 8-wide column panels (zero past cout).
+    if (cout8 != cout) zero(bPanel, coBlocks * n * 32);
+    for (let i = 0; i < n; i++) {
+      const src = dy + <usize>((p0 + i) * cout * 4);
+      for (let cb = 0; cb < coBlocks; cb++) {
+        const dst = bPanel + <usize>((cb * n + i) * 32);
+        const c0 = cb << 3;
+        if (c0 + 8 <= cout) {
+          v128.store(dst, v128.load(src + <usize>(c0 * 4)), 0);
+          v128.store(dst, v128.load(src + <usize>(c0 * 4), 16), 16);
+        } else {
+          for (let j = c0; j < cout; j++) store<f32>(dst + <usize>((j - c0) * 4), load<f32>(src + <usize>(j * 4)));
+        }
+      }
+    }
+    for (let ty = 0; ty < kh; ty++) {
+      for (let tx = 0; tx < kw; tx++) {
+        // The input pixel each output pixel of the chunk sees through tap (ty, tx) → 4-wide panels.
+        let b = p0 / (outH * outW);
+        let rem = p0 - b * outH * outW;
+        let oy = rem / outW;
+        let ox = rem - oy * outW;
+        for (let i = 0; i < n; i++) {
+          const iy = oy * sh + ty * dh - top;
+          const ix = ox * sw + tx * dwl - left;
+          if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
+            const src = x + <usize>((((b * inH + iy) * inW + ix) * cin) * 4);
+            let cb = 0;
+            for (; (cb << 2) + 4 <= cin; cb++) {
+              v128.store(aPanel + <usize>((cb * n + i) * 16), v128.load(src + <usize>(cb * 16)));
+            }
+            if (cb < ciBlocks) {
+              const dst = aPanel + <usize>((cb * n + i) * 16);
+              v128.store(dst, f32x4.splat(0));
+              for (let j = cb << 2; j < cin; j++) store<f32>(dst + <usize>((j - (cb << 2)) * 4), load<f32>(src + <usize>(j * 4)));
+            }
+          } else {
+            for (let cb = 0; cb < ciBlocks; cb++) v128.store(aPanel + <usize>((cb * n + i) * 16), f32x4.splat(0));
+          }
+          ox++;
+          if (ox == outW) {
+            ox = 0;
+            oy++;
+            if (oy == outH) {
+              oy = 0;
+              b++;
+            }
+          }
+        }
+        const tapAcc = acc + <usize>((ty * kw + tx) * cin4 * cout8 * 4);
+        for (let cb = 0; cb < coBlocks; cb++) {
+          const bp = bPanel + <usize>(cb * n * 32);
+          for (let ab = 0; ab < ciBlocks; ab++) {
+            kernel4x8(aPanel + <usize>(ab * n * 16), bp, tapAcc + <usize>((ab * coBlocks + cb) * 128), n);
+          }
+        }
+      }
+    }
+  }
+  // Tile-major accumulators → HWIO.
+  for (let t = 0; t < taps; t++) {
+    const tapAcc = acc + <usize>(t * cin4 * cout8 * 4);
+    for (let ci = 0; ci < cin; ci++) {
+      const ab = ci >> 2;
+      const r = ci & 3;
+      const dst = dw + <usize>(((t * cin + ci) * cout) * 4);
+      for (let co = 0; co < cout; co++) {
+        store<f32>(dst + <usize>(co * 4), load<f32>(tapAcc + <usize>((((ab * coBlocks + (co >> 3)) * 4 + r) * 8 + (co & 7)) * 4)));
+      }
+    }
+  }
+}
+
+/** Scratch bytes convBackpropInput needs. */
+export function inputScratchBytes(cin: i32, cout: i32, taps: i32, chunk: i32): i32 {
+  const cin8 = (cin + 7) & ~7;
+  const chunk4 = (chunk + 3) & ~3;
+  return (taps * cin8 * cout + chunk4 * cout + 32) * 4 + 64;
+}
+
+/**
+ * dx[b, iy, ix, ci] = Σ_{kh, kw, co} dy[b, oy, ox, co] · w[kh, kw, ci, co] over the (oy, ox, kh, kw)
+ * with iy = oy·sh + kh·dh − top, ix = ox·sw + kw·dw − left (col2im of dy · wᵀ). Strided
+ * convs cost no more than stride-1 ones: nothing is zero-upsampled. The filter is packed
+ * once as [tap][ci/8][co][8]; dy per chunk as [pixel/4][co][4]; each 4×8 tile of dy·wᵀ is
+ * added into dx at its pixels.
+ */
+export function convBackpropInput(
+  dy: usize, w: usize, dx: usize, scratch: usize,
+  batch: i32, inH: i32, inW: i32, cin: i32,
+  outH: i32, outW: i32, cout: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwl: i32, top: i32, left: i32,
+  chunk: i32,
+): void {
+  const cin8 = (cin + 7) & ~7;
+  const ciBlocks = cin8 >> 3;
+  const taps = kh * kw;
+  const base = (scratch + 15) & ~(<usize>15);
+  const wPanel = base;                                            // [taps][ciBlocks][cout][8]
+  const aPanel = wPanel + <usize>(taps * cin8 * cout * 4);        // [chunk/4][cout][4]
+  const tile = aPanel + <usize>((((chunk + 3) & ~3) * cout) * 4); // [4][8]
+  if (cin8 != cin) zero(wPanel, taps * cin8 * cout * 4);
+  for (let t = 0; t < taps; t++) {
+    for (let ci = 0; ci < cin; ci++) {
+      const src = w + <usize>(((t * cin + ci) * cout) * 4);
+      const dst = wPanel + <usize>((((t * ciBlocks + (ci >> 3)) * cout) * 8 + (ci & 7)) * 4);
+      for (let co = 0; co < cout; co++) store<f32>(dst + <usize>(co * 32), load<f32>(src + <usize>(co * 4)));
+    }
+  }
+  zero(dx, batch * inH * inW * cin * 4);
+  const pixels = batch * outH * outW;
+  const plane = outH * outW;
+  for (let p0 = 0; p0 < pixels; p0 += chunk) {
+    const n = min(chunk, pixels - p0);
+    const blocks = (n + 3) >> 2;
+    // dy rows → [block][co][4] (rows past n are zero).
+    for (let pb = 0; pb < blocks; pb++) {
+      const dst = aPanel + <usize>(pb * cout * 16);
+      for (let r = 0; r < 4; r++) {
+        const i = (pb << 2) + r;
+        if (i < n) {
+          const src = dy + <usize>((p0 + i) * cout * 4);
+          for (let co = 0; co < cout; co++) store<f32>(dst + <usize>(co * 16 + r * 4), load<f32>(src + <usize>(co * 4)));
+        } else {
+          for (let co = 0; co < cout; co++) store<f32>(dst + <usize>(co * 16 + r * 4), 0);
+        }
+      }
+    }
+    for (let ty = 0; ty < kh; ty++) {
+      for (let tx = 0; tx < kw; tx++) {
+        const t = ty * kw + tx;
+        for (let cb = 0; cb < ciBlocks; cb++) {
+          const bp = wPanel + <usize>(((t * ciBlocks + cb) * cout) * 32);
+          const c0 = cb << 3;
+          const full = c0 + 8 <= cin;
+          for (let pb = 0; pb < blocks; pb++) {
+            zero(tile, 128);
+            kernel4x8(aPanel + <usize>(pb * cout * 16), bp, tile, cout);
+            for (let r = 0; r < 4; r++) {
+              const p = p0 + (pb << 2) + r;
+              if ((pb << 2) + r >= n) break;
+              const b = p / plane;
+              const rem = p - b * plane;
+              const oy = rem / outW;
+              const ox = rem - oy * outW;
+              const iy = oy * sh + ty * dh - top;
+              const ix = ox * sw + tx * dwl - left;
+              if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+              const dst = dx + <usize>((((b * inH + iy) * inW + ix) * cin + c0) * 4);
+              const row = tile + <usize>(r * 32);
+              if (full) {
+                v128.store(dst, f32x4.add(v128.load(dst), v128.load(row)));
+                v128.store(dst, f32x4.add(v128.load(dst, 16), v128.load(row, 16)), 16);
+              } else {
+                for (let j = 0; j < cin - c0; j++) store<f32>(dst + <usize>(j * 4), load<f32>(dst + <usize>(j * 4)) + load<f32>(row + <usize>(j * 4)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

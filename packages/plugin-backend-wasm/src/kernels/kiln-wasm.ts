@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { KILN_WASM_BASE64 } from './kiln-wasm-binary';
+import { convGeometry, fromChannelsLast, nhwcShape, toChannelsLast, type ConvGeometry } from './conv-geometry';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+/** WebAssembly.Memory (the build's lib has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** The parts of tfjs-wasm's BackendWasm (not exported as a type by tfjs) Kiln's kernels use. */
+export interface WasmBackendInternals {
+  wasm: {
+    asm?: { memory?: WasmMemory };
+    wasmMemory?: WasmMemory;
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+interface KilnWasmExports {
+  filterScratchBytes(cin: number, cout: number, taps: number, chunk: number): number;
+  inputScratchBytes(cin: number, cout: number, taps: number, chunk: number): number;
+  convBackpropFilter(...args: number[]): void;
+  convBackpropInput(...args: number[]): void;
+}
+
+let cached: { memory: WasmMemory; exports: KilnWasmExports } | undefined;
+
+/**
+ * Kiln's own wasm kernels (assembly/conv-grad.ts), instantiated over tfjs-wasm's memory so
+ * they read and write tensors in place. Undefined when tfjs-wasm does not expose its memory.
+ */
+export function kilnWasm(backend: WasmBackendInternals): KilnWasmExports | undefined {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!(memory instanceof WA.Memory)) return undefined;
+  if (cached === undefined || cached.memory !== memory) {
+    const module = new WA.Module(Buffer.from(KILN_WASM_BASE64, 'base64'));
+    const instance = new WA.Instance(module, { env: { memory } });
+    cached = { memory, exports: instance.exports as unknown as KilnWasmExports };
+  }
+  return cached.exports;
+}
+
+function offset(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error('Kiln wasm kernel: tensor data is not on the wasm backend');
+  return data.memoryOffset;
+}
+
+/** Runs fn with `bytes` of tfjs-wasm heap, freed afterwards. */
+function withScratch<T>(backend: WasmBackendInternals, bytes: number, fn: (pointer: number) => T): T {
+  const pointer = backend.wasm._malloc(bytes);
+  try {
+    return fn(pointer);
+  } finally {
+    backend.wasm._free(pointer);
+  }
+}
+
+function clampChunk(n: number): number {
+  return Math.max(16, Math.min(512, Math.floor(n / 4) * 4));
+}
+
+/** Pixels per packed chunk of the weight gradient: dy and x panels together ≈ 96 KB (L2). */
+export function filterChunk(cin: number, cout: number): number {
+  return clampChunk(24576 / (Math.ceil(cin / 4) * 4 + Math.ceil(cout / 8) * 8));
+}
+
+/** Pixels per packed chunk of the input gradient: the dy panel ≈ 64 KB. */
+export function inputChunk(cout: number): number {
+  return clampChunk(16384 / cout);
+}
+
+function geometryArgs(g: ConvGeometry, cout: number): number[] {
+  return [g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, cout, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.top, g.left];
+}
+
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** Not in tfjs's attrs (tfjs refuses dilated conv gradients); Kiln's kernels take it. */
+  dilations?: number | [number, number];
+}
+
+/** dW of an NHWC conv: one pass of Kiln's packed GEMM over tfjs-wasm's heap. */
+export function filterGradNHWC(backend: WasmBackendInternals, ex: KilnWasmExports, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number], attrs: ConvGradAttrs): tf.TensorInfo {
+  const g = convGeometry(x.shape as [number, number, number, number], filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false);
+  const [kh, kw, cin, cout] = filterShape;
+  const out = backend.makeOutput(filterShape, 'float32');
+  const chunk = filterChunk(cin, cout);
+  withScratch(backend, ex.filterScratchBytes(cin, cout, kh * kw, chunk), (scratch) => {
+    ex.convBackpropFilter(offset(backend, x), offset(backend, dy), offset(backend, out), scratch, ...geometryArgs(g, cout), chunk);
+  });
+  return out;
+}
+
+/** dx of an NHWC conv: Kiln's packed GEMM dy·Wᵀ with a col2im scatter, no zero-upsampling for strides. */
+export function inputGradNHWC(backend: WasmBackendInternals, ex: KilnWasmExports, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: [number, number, number, number], attrs: ConvGradAttrs): tf.TensorInfo {
+  const filterShape = filter.shape as [number, number, number, number];
+  const g = convGeometry(inputShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false);
+  const [kh, kw, cin, cout] = filterShape;
+  const out = backend.makeOutput(inputShape, 'float32');
+  const chunk = inputChunk(cout);
+  withScratch(backend, ex.inputScratchBytes(cin, cout, kh * kw, chunk), (scratch) => {
+    ex.convBackpropInput(offset(backend, dy), offset(backend, filter), offset(backend, out), scratch, ...geometryArgs(g, cout), chunk);
+  });
+  return out;
+}
+
+function isChannelsFirst(dataFormat: string | undefined): boolean {
+  return dataFormat === 'NCHW' || dataFormat === 'channelsFirst';
+}
+
+type KernelArgs = Parameters<tf.KernelConfig['kernelFunc']>[0];
+
+/** Conv2DBackpropFilter on Kiln's wasm GEMM; `fallback` when the module cannot load. */
+export function conv2dBackpropFilterKernel(fallback: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined) return fallback(args);
+    const attrs = args.attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
+    const x = args.inputs.x as tf.Tensor4D;
+    const dy = args.inputs.dy as tf.Tensor4D;
+    if (!isChannelsFirst(attrs.dataFormat)) return filterGradNHWC(backend, ex, x, dy, attrs.filterShape, attrs);
+    return tf.tidy(() => {
+      const xs = toChannelsLast(x, attrs.dataFormat);
+      const dys = toChannelsLast(dy, attrs.dataFormat);
+      const info = filterGradNHWC(backend, ex, xs, dys, attrs.filterShape, attrs);
+      return tf.engine().makeTensorFromTensorInfo(info);
+    });
+  };
+}
+
+/** Conv2DBackpropInput on Kiln's wasm GEMM; `fallback` when the module cannot load. */
+export function conv2dBackpropInputKernel(fallback: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined) return fallback(args);
+    const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
+    const dy = args.inputs.dy as tf.Tensor4D;
+    const filter = args.inputs.filter as tf.Tensor4D;
+    if (!isChannelsFirst(attrs.dataFormat)) return inputGradNHWC(backend, ex, dy, filter, attrs.inputShape, attrs);
+    return tf.tidy(() => {
+      const dys = toChannelsLast(dy, attrs.dataFormat);
+      const info = inputGradNHWC(backend, ex, dys, filter, nhwcShape(attrs.inputShape, attrs.dataFormat), attrs);
+      return fromChannelsLast(tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D, attrs.dataFormat);
+    });
+  };
+}

@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { WasmBackend } from '../src/wasm-backend';
+import { randomValues } from './helpers';
+
+/** Σ a·b in float64. */
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Kiln's conv-gradient kernels take dilations, which tfjs-core's conv2d gradient refuses on
+ * every backend, so dilated cases are checked by the definition of a gradient instead of
+ * against cpu: for the linear map y = conv(x, f), ⟨y, dy⟩ = ⟨f, dW(x, dy)⟩ = ⟨x, dX(dy, f)⟩,
+ * with y computed by tfjs-wasm's own forward Conv2D (XNNPACK).
+ */
+describe("Kiln's wasm conv-gradient kernels: adjoint identity with the forward conv", () => {
+  beforeAll(async () => {
+    await new WasmBackend().activate();
+  });
+
+  const cases: Array<[string, number[], number[], number, 'same' | 'valid', number]> = [
+    ['dilation 2, same', [2, 9, 9, 3], [3, 3, 3, 5], 1, 'same', 2],
+    ['dilation 2, valid', [1, 11, 10, 4], [3, 3, 4, 6], 1, 'valid', 2],
+    ['dilation 3, 2x2 filter, same', [2, 8, 8, 2], [2, 2, 2, 9], 1, 'same', 3],
+    ['stride 2, same, no dilation', [3, 9, 8, 5], [3, 3, 5, 7], 2, 'same', 1],
+  ];
+  it.each(cases)('%s', (_name, xs, fs, stride, pad, dilation) => {
+    tf.tidy(() => {
+      const x = tf.tensor4d(randomValues(xs.reduce((a, b) => a * b, 1), 11), xs as [number, number, number, number]);
+      const f = tf.tensor4d(randomValues(fs.reduce((a, b) => a * b, 1), 12), fs as [number, number, number, number]);
+      const y = tf.conv2d(x, f, stride, pad, 'NHWC', dilation);
+      const dy = tf.tensor4d(randomValues(y.size, 13), y.shape);
+      const attrs = { strides: stride, pad, dataFormat: 'NHWC', dilations: dilation };
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs }) as tf.Tensor;
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: xs }) as tf.Tensor;
+      expect(dw.shape).toEqual(fs);
+      expect(dx.shape).toEqual(xs);
+      const reference = dot(y.dataSync(), dy.dataSync());
+      expect(Math.abs(reference)).toBeGreaterThan(1);
+      expect(Math.abs(dot(f.dataSync(), dw.dataSync()) - reference) / Math.abs(reference)).toBeLessThan(1e-5);
+      expect(Math.abs(dot(x.dataSync(), dx.dataSync()) - reference) / Math.abs(reference)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('a 1-pixel dilated filter tap reads exactly the dilated input position', () => {
+    tf.tidy(() => {
+      // x[0, r, c, 0] = 10·r + c; dy = 1 at output (1, 1) only; 3x3 filter, dilation 2, valid:
+      // tap (kh, kw) of output (1, 1) reads x[1 + 2·kh, 1 + 2·kw], so dW[kh, kw] = 10·(1 + 2kh) + 1 + 2kw.
+      const values = Array.from({ length: 49 }, (_, i) => 10 * Math.floor(i / 7) + (i % 7));
+      const x = tf.tensor4d(values, [1, 7, 7, 1]);
+      const dyValues = new Float32Array(9);
+      dyValues[4] = 1;
+      const dy = tf.tensor4d(dyValues, [1, 3, 3, 1]);
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 2, filterShape: [3, 3, 1, 1] }) as tf.Tensor;
+      expect(Array.from(dw.dataSync())).toEqual([11, 13, 15, 31, 33, 35, 51, 53, 55]);
+    });
+  });
+
+  it('leaves no tensors and no stray scratch behind', () => {
+    const x = tf.tensor4d(randomValues(2 * 8 * 8 * 6, 1), [2, 8, 8, 6]);
+    const dy = tf.tensor4d(randomValues(2 * 8 * 8 * 10, 2), [2, 8, 8, 10]);
+    const f = tf.tensor4d(randomValues(9 * 6 * 10, 3), [3, 3, 6, 10]);
+    const step = () =>
+      tf.tidy(() => {
+        const a = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 6, 10] }) as tf.Tensor;
+        const b = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 6] }) as tf.Tensor;
+        return tf.add(tf.sum(a), tf.sum(b)).dataSync()[0];
+      });
+    const first = step();
+    const tensors = tf.memory().numTensors;
+    const bytes = tf.memory().numBytes;
+    for (let i = 0; i < 20; i++) expect(step()).toBeCloseTo(first, 3);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.memory().numBytes).toBe(bytes);
+    tf.dispose([x, dy, f]);
+  });
+});
