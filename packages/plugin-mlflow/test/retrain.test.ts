@@ -190,3 +190,25 @@ test('kiln train with the file-store tracker registers every model; champion mov
   expect(registry.getAlias('churn', 'champion')).toBe(1);
   expect(registry.getVersion('churn', 3).tags['kiln.validation']).not.toBe(v1.tags['kiln.validation']);
 });
+
+test('retrain reads JSON lines the same way: the jsonl block keeps its fields, its files are swapped', async () => {
+  // The CSV rows as JSON lines: { input: [x1, x2], label }.
+  for (const name of ['old', 'drift']) {
+    const [, ...rows] = fs.readFileSync(path.join(dir, `${name}.csv`), 'utf8').trim().split('\n');
+    const lines = rows.map((r) => r.split(',')).map(([x1, x2, y]) => JSON.stringify({ input: [Number(x1), Number(x2)], label: y }));
+    fs.writeFileSync(path.join(dir, `${name}.jsonl`), `${lines.join('\n')}\n`);
+  }
+  const resolved = await userConfig({ name: 'churn-jsonl', data: { type: 'jsonl', path: 'old.jsonl' }, tracker: { type: 'mlflow', uri: 'mlruns-jsonl', systemTags: false } });
+  const common = { resolved, cwd: dir, logger: new MemoryLogger(), defaultPlugins: PLUGINS };
+  const first = await retrain({ ...common, data: 'old.jsonl', options: options({ threshold: 0.8 }) });
+  expect(first.decision).toBe('first-champion');
+  expect(first.challenger).toMatchObject({ holdoutRows: 40, trainRows: 160 });
+  const drift = await retrain({ ...common, data: 'drift.jsonl', options: options({ threshold: 0.8 }) });
+  expect(drift.champion!.rows).toBe(200);
+  expect(drift.champion!.value).toBeLessThan(0.8);
+  expect(drift.decision).toBe(drift.challenger!.holdoutValue > drift.championHoldoutValue! ? 'promoted' : 'rejected');
+  const registry = new MlflowModelRegistry(path.join(dir, 'mlruns-jsonl'));
+  expect(registry.getAlias('churn-jsonl', 'champion')).toBe(drift.decision === 'promoted' ? 2 : 1);
+  const trainedWith = JSON.parse(fs.readFileSync(path.join(new MlflowFileStore(path.join(dir, 'mlruns-jsonl')).locateRun(drift.challenger!.runId).dir, 'artifacts', 'model', 'config.json'), 'utf8'));
+  expect(trainedWith.data).toMatchObject({ type: 'jsonl', path: path.join(dir, 'drift.jsonl'), valSplit: 0.2, classes: ['neg', 'pos'] });
+});
