@@ -67,11 +67,17 @@ void unary(int op, const float* x, float* y, long n, float alpha) {
   parallelFor(n, kGrain, [&](long i0, long i1, int) {
     switch (op) {
       case kReluOp:
-        for (long i = i0; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : (std::isnan(x[i]) ? x[i] : 0.f);
+        // tfjs: x < 0 ? 0 : x (NaN passes through); branch-free so it vectorises.
+        for (long i = i0; i < i1; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
         break;
-      case kStepOp:
-        for (long i = i0; i < i1; i++) y[i] = std::isnan(x[i]) ? x[i] : (x[i] > 0.f ? 1.f : alpha);
+      case kStepOp: {
+        const float below = alpha;  // a local copy: y cannot alias it, so the loop vectorises
+        for (long i = i0; i < i1; i++) {
+          float v = x[i] > 0.f ? 1.f : below;
+          y[i] = x[i] != x[i] ? x[i] : v;
+        }
         break;
+      }
       case kExpOp:
         for (long i = i0; i < i1; i++) y[i] = std::exp(x[i]);
         break;

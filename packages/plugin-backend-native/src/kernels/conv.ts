@@ -1,3 +1,4 @@
+import { bufferPool } from '../buffer-pool';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
 import { activationCode, attrsAs, cpuOf, f32, output, sizeOf, type KernelArgs, type NativeKernel, type TensorInfo } from './common';
@@ -50,7 +51,7 @@ function forward(args: KernelArgs, depthwise: boolean, run: (addon: NativeAddon)
     if (!bv || bv.length !== info.outChannels) return undefined;
     biasValues = bv;
   }
-  const out = new Float32Array(sizeOf(info.outShape));
+  const out = bufferPool.take(sizeOf(info.outShape));
   if (out.length > 0) run(addon).call(addon, geometry(info), xv, fv, out, biasValues, code, attrs.leakyreluAlpha ?? 0.2);
   return output(backend, info.outShape, out);
 }
@@ -69,7 +70,7 @@ function backpropInput(args: KernelArgs, addon: NativeAddon, depthwise: boolean)
   const info = backend_util.computeConv2DInfo(
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
   );
-  const dx = new Float32Array(sizeOf(info.inShape));
+  const dx = bufferPool.take(sizeOf(info.inShape));
   if (dx.length > 0) (depthwise ? addon.depthwiseBackpropInput : addon.conv2dBackpropInput).call(addon, geometry(info), dyv, fv, dx);
   return output(backend, info.inShape, dx);
 }
@@ -85,7 +86,7 @@ function backpropFilter(args: KernelArgs, addon: NativeAddon, depthwise: boolean
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
   );
-  const df = new Float32Array(sizeOf(attrs.filterShape));
+  const df = bufferPool.take(sizeOf(attrs.filterShape));
   if (df.length > 0) (depthwise ? addon.depthwiseBackpropFilter : addon.conv2dBackpropFilter).call(addon, geometry(info), xv, dyv, df);
   return output(backend, attrs.filterShape, df);
 }
@@ -114,7 +115,7 @@ function pool(kind: 'maxPool' | 'avgPool'): NativeKernel {
     const xv = f32(backend, x);
     if (!xv || x.shape.length !== 4) return undefined;
     const info = poolInfo(x.shape, attrsAs<PoolAttrs>(args.attrs));
-    const out = new Float32Array(sizeOf(info.outShape));
+    const out = bufferPool.take(sizeOf(info.outShape));
     if (out.length > 0) addon[kind](geometry(info), xv, out);
     return output(backend, info.outShape, out);
   };
@@ -131,7 +132,7 @@ export const maxPoolGrad: NativeKernel = (args, addon) => {
   const dyv = f32(backend, dy);
   if (!xv || !dyv) return undefined;
   const info = poolInfo(input.shape, attrsAs<PoolAttrs>(args.attrs));
-  const dx = new Float32Array(sizeOf(input.shape));
+  const dx = bufferPool.take(sizeOf(input.shape));
   if (dx.length > 0) addon.maxPoolGrad(geometry(info), xv, dyv, dx);
   return output(backend, input.shape, dx);
 };
@@ -144,7 +145,7 @@ export const avgPoolGrad: NativeKernel = (args, addon) => {
   const dyv = f32(backend, dy);
   if (!dyv) return undefined;
   const info = poolInfo(input.shape, attrsAs<PoolAttrs>(args.attrs));
-  const dx = new Float32Array(sizeOf(input.shape));
+  const dx = bufferPool.take(sizeOf(input.shape));
   if (dx.length > 0) addon.avgPoolGrad(geometry(info), dyv, dx);
   return output(backend, input.shape, dx);
 };

@@ -1,3 +1,4 @@
+import { bufferPool } from '../buffer-pool';
 import { slice_util } from '@tensorflow/tfjs-core';
 import { attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common';
 import { MIN_NATIVE_ELEMENTS } from './elementwise';
@@ -27,7 +28,7 @@ export const slice: NativeKernel = (args, addon) => {
   if (count < MIN_NATIVE_ELEMENTS) return undefined;
   const strides = rowMajorStrides(x.shape);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
-  const out = new Float32Array(count);
+  const out = bufferPool.take(count);
   addon.stridedCopy(xv, offset, i32(strides), out, 0, i32(rowMajorStrides(size)), i32(size));
   return output(backend, size, out);
 };
@@ -45,8 +46,8 @@ export const padV2: NativeKernel = (args, addon) => {
   if (count < MIN_NATIVE_ELEMENTS) return undefined;
   const outStrides = rowMajorStrides(shape);
   const offset = paddings.reduce((acc, [before], d) => acc + before * outStrides[d], 0);
-  const out = new Float32Array(count);
-  if (constantValue !== 0) addon.fill(out, constantValue);
+  const out = bufferPool.take(count);
+  addon.fill(out, constantValue);
   if (xv.length > 0) addon.stridedCopy(xv, 0, i32(rowMajorStrides(x.shape)), out, offset, i32(outStrides), i32(x.shape));
   return output(backend, shape, out);
 };
@@ -72,7 +73,7 @@ export const tile: NativeKernel = (args, addon) => {
     xs.push(0, inStrides[i]);
     ys.push(d * outStrides[i], outStrides[i]);
   });
-  const out = new Float32Array(count);
+  const out = bufferPool.take(count);
   addon.stridedCopy(xv, 0, i32(xs), out, 0, i32(ys), i32(copyShape));
   return output(backend, shape, out);
 };

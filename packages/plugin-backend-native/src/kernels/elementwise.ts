@@ -1,3 +1,4 @@
+import { bufferPool } from '../buffer-pool';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import { attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common';
 
@@ -62,7 +63,7 @@ export function binary(op: keyof typeof BINARY_OPS): NativeKernel {
     const size = sizeOf(shape);
     if (size < MIN_NATIVE_ELEMENTS || shape.length > 8) return undefined;
     const strides = broadcastStrides(shape, a.shape, b.shape);
-    const out = new Float32Array(size);
+    const out = bufferPool.take(size);
     addon.binary(BINARY_OPS[op], av, bv, out, strides.shape, strides.aStrides, strides.bStrides);
     return output(backend, shape, out);
   };
@@ -75,7 +76,7 @@ export function unary(op: keyof typeof UNARY_OPS): NativeKernel {
     if (!x) return undefined;
     const xv = f32(backend, x);
     if (!xv || xv.length < MIN_NATIVE_ELEMENTS) return undefined;
-    const out = new Float32Array(xv.length);
+    const out = bufferPool.take(xv.length);
     addon.unary(UNARY_OPS[op], xv, out, attrsAs<{ alpha?: number } | undefined>(args.attrs)?.alpha ?? 0);
     return output(backend, x.shape, out);
   };
@@ -95,7 +96,7 @@ export const fusedBatchNorm: NativeKernel = (args, addon) => {
   const channels = x.shape[x.shape.length - 1];
   const fits = (v: Float32Array | null) => v === null || v.length === 1 || v.length === channels;
   if (!fits(mv) || !fits(vv) || !fits(ov) || !fits(sv) || xv.length < MIN_NATIVE_ELEMENTS) return undefined;
-  const out = new Float32Array(xv.length);
+  const out = bufferPool.take(xv.length);
   addon.batchNorm(xv, out, channels, mv, vv, ov, sv, attrsAs<{ varianceEpsilon: number }>(args.attrs).varianceEpsilon ?? 0.001);
   return output(backend, x.shape, out);
 };
@@ -111,7 +112,7 @@ export const softmax: NativeKernel = (args, addon) => {
   if (dim !== -1 && dim !== rank - 1) return undefined;
   const cols = logits.shape[rank - 1];
   if (cols === 0 || xv.length === 0) return undefined;
-  const out = new Float32Array(xv.length);
+  const out = bufferPool.take(xv.length);
   addon.softmax(xv, out, cols);
   return output(backend, logits.shape, out);
 };
@@ -135,7 +136,7 @@ function reduction(mean: boolean): NativeKernel {
     const inner = sizeOf(x.shape.slice(last + 1));
     if (reduce === 0) return undefined;
     const shape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
-    const out = new Float32Array(outer * inner);
+    const out = bufferPool.take(outer * inner);
     addon.reduceSum(xv, out, outer, reduce, inner);
     if (mean) for (let i = 0; i < out.length; i++) out[i] /= reduce;
     return output(backend, shape, out);
@@ -152,7 +153,7 @@ export const transpose: NativeKernel = (args, addon) => {
   const xv = f32(backend, x);
   const { perm } = attrsAs<{ perm: number[] }>(args.attrs);
   if (!xv || xv.length < MIN_NATIVE_ELEMENTS || x.shape.length > 8) return undefined;
-  const out = new Float32Array(xv.length);
+  const out = bufferPool.take(xv.length);
   addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
   return output(backend, perm.map((p) => x.shape[p]), out);
 };

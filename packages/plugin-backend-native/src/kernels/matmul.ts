@@ -1,3 +1,4 @@
+import { bufferPool } from '../buffer-pool';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { activationCode, attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common';
 
@@ -39,7 +40,7 @@ export const batchMatMul: NativeKernel = (args, addon) => {
     biasValues = bv2;
   }
   const shape = [...outer, m, n];
-  const out = new Float32Array(sizeOf(shape));
+  const out = bufferPool.take(sizeOf(shape));
   if (out.length > 0) addon.matMul(av, bv, out, batchA, batchB, m, n, k, transposeA, transposeB, biasValues, code, leakyreluAlpha ?? 0.2);
   return output(backend, shape, out);
 };

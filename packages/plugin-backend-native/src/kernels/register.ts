@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
+import { attachPool, bufferPool } from '../buffer-pool';
 import type { KernelFunc, NativeKernel } from './common';
 import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
@@ -60,6 +61,7 @@ export function registerNativeBackend(addon: NativeAddon): string[] {
     const backend = new MathBackendCPU();
     // tfjs-backend-cpu's "install tfjs-node" banner would be wrong advice here.
     (backend as unknown as { firstUse: boolean }).firstUse = false;
+    attachPool(backend, bufferPool);
     return backend;
   }, 1);
   for (const config of tf.getKernelsForBackend('cpu')) {
