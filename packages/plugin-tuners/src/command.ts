@@ -27,6 +27,9 @@ export function tuneCommand(plugin: KilnPlugin): Command {
       { flags: '--trials <n>', description: 'configurations to try (overrides tune.trials)' },
       { flags: '--study <name>', description: 'study name: its folder under output.dir (overrides tune.study)' },
       { flags: '--json', description: 'print the final leaderboard and best trial as JSON on stdout' },
+      { flags: '--redis <url>', description: 'queue the trials on this Redis (BullMQ) for kiln worker processes, e.g. redis://127.0.0.1:6379' },
+      { flags: '--queue <name>', description: 'queue name on that Redis (default: kiln-trials; kiln worker --queue must match)' },
+      { flags: '--slots <n>', description: 'trials queued at once with --redis (default: as many as workers listen)' },
     ],
     async run(_args, options, { resolved, kernel, globals, cwd, stdout, logger }) {
       const source = { cwd, configPath: globals.config ?? resolved.filepath, presets: globals.preset, set: globals.set };
@@ -40,6 +43,9 @@ export function tuneCommand(plugin: KilnPlugin): Command {
         workers: positiveInt(options.workers, '--workers'),
         trials: positiveInt(options.trials, '--trials'),
         study: options.study as string | undefined,
+        redis: options.redis as string | undefined,
+        queue: options.queue as string | undefined,
+        slots: positiveInt(options.slots, '--slots'),
       };
       const prepared = await prepareStudy(studyOptions);
       if (options.dryRun) {

@@ -5,6 +5,7 @@ import { GridTuner, GridTunerOptions } from './tuners/grid-tuner';
 import { createHyperbandTuner, createSuccessiveHalvingTuner, HyperbandOptions, SuccessiveHalvingOptions } from './tuners/hyperband-tuner';
 import { AshaOptions, AshaTuner } from './tuners/asha-tuner';
 import { tuneCommand } from './command';
+import { workerCommand } from './worker-command';
 import { tuneWith, type StudyOutcome, type TuneConfigInput, type TuneOptions } from './study/study';
 
 export * from './space/schema';
@@ -31,6 +32,11 @@ export * from './study/leaderboard';
 export * from './study/report';
 export * from './study/study';
 export { tuneCommand } from './command';
+export { workerCommand } from './worker-command';
+export * from './study/study-tracker-run';
+export * from './distributed/redis-connection';
+export * from './distributed/redis-executor';
+export * from './distributed/trial-worker';
 
 const env = (get: <T>(token: symbol) => T) => get<TuneEnvironment>(TuneEnvironmentToken);
 
@@ -47,6 +53,7 @@ const plugin: KilnPlugin = definePlugin({
     ctx.provide(Tokens.Tuner, 'hyperband', (o, c) => createHyperbandTuner(o, env(c.get)), HyperbandOptions, { description: 'Hyperband (Li et al. 2018); with sampler: tpe, BOHB-style.' });
     ctx.provide(Tokens.Tuner, 'asha', (o, c) => new AshaTuner(o, env(c.get)), AshaOptions, { description: 'Asynchronous successive halving (Li et al. 2020).' });
     ctx.command(tuneCommand(plugin));
+    ctx.command(workerCommand());
   },
 });
 

@@ -151,7 +151,6 @@ describe('a trial pruned through report()', () => {
       source: { cwd: dir, inline: tinyConfig(dir, {}) as Record<string, unknown> },
       overrides: ['trainer.epochs=4', 'output.name="s/trial-0"'],
       runDir,
-      resume: false,
       objective: 'val/accuracy',
     };
     const seen: number[] = [];

@@ -16,13 +16,19 @@ export interface TrialRecord extends TrialSuggestion {
   endedAt?: string;
   durationMs?: number;
   error?: string;
-  /** Times the trial was started (> 1 when an interrupted study re-ran it). */
+  /** Times the trial was started (> 1 when an interrupted study re-ran it, or a worker died and another took it over). */
   attempts: number;
+  /** The trial's nested run in the tracker. */
+  trackerRunId?: string;
 }
 
 export interface StudyData {
   format: 'kiln-study/1';
   name: string;
+  /** Unique per study: names its queue jobs (`<id>.<trial>`), so a restarted coordinator finds them. */
+  id?: string;
+  /** The study's run in the tracker (the trials' parent). */
+  trackerRunId?: string;
   objective: string;
   mode: 'min' | 'max';
   tuner: Record<string, unknown>;

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, TrainingError, type Hooks, type Logger, type TrialResult, type TrialSuggestion, type Tuner } from '@kiln/core';
-import type { ConfigSource, TrialExecutor, TrialOutcome } from './executor';
+import type { ConfigSource, TrialExecutor, TrialJob, TrialOutcome } from './executor';
 import { formatParams, formatValue, leaderboard } from './leaderboard';
 import { StudyFile, type TrialRecord } from './study-file';
 import { SearchSpace } from '../space/search-space';
@@ -18,6 +17,8 @@ export interface StudyRunnerOptions {
   mode: 'min' | 'max';
   hooks?: Hooks;
   logger: Logger;
+  /** The study's tracker run: each trial becomes a nested run under it. */
+  parentRunId?: string;
 }
 
 /**
@@ -50,10 +51,14 @@ export class StudyRunner {
       while (!this.fatal && active.size < executor.slots) {
         const rerun = reruns.shift();
         if (rerun) {
-          rerun.attempts++;
-          rerun.epochs = [];
-          rerun.startedAt = new Date().toISOString();
-          this.o.logger.info(`trial ${rerun.id}: interrupted earlier, running it again`);
+          if (executor.reattaches) {
+            this.o.logger.info(`trial ${rerun.id}: was running when the study stopped; attaching to its job`);
+          } else {
+            rerun.attempts++;
+            rerun.epochs = [];
+            rerun.startedAt = new Date().toISOString();
+            this.o.logger.info(`trial ${rerun.id}: interrupted earlier, running it again`);
+          }
           this.save();
           launch(rerun);
           continue;
@@ -75,7 +80,8 @@ export class StudyRunner {
         if (exhausted || this.fatal) break;
         throw new TrainingError(`tuner '${tuner.name}' is waiting for a trial but none is running`, { where: 'tune.tuner', hint: 'this is a tuner bug; the study file keeps every result so far' });
       }
-      await Promise.race(active.values());
+      const grown = executor.capacityChanged?.();
+      await Promise.race(grown ? [...active.values(), grown] : active.values());
     }
     await Promise.all(active.values());
     if (this.fatal) {
@@ -110,28 +116,31 @@ export class StudyRunner {
     ];
   }
 
-  /** A fresh run directory; a promotion gets a copy of its predecessor's last checkpoint to continue. */
-  private prepareRunDir(record: TrialRecord): boolean {
-    fs.rmSync(record.runDir, { recursive: true, force: true });
-    if (record.resumeFrom === undefined) return false;
+  /** A promotion continues from its predecessor's last checkpoint. */
+  private resumeCheckpoint(record: TrialRecord): string | undefined {
+    if (record.resumeFrom === undefined) return undefined;
     const from = this.o.study.trial(record.resumeFrom);
-    const checkpoint = from && path.join(from.runDir, 'checkpoints', 'last.safetensors');
-    if (!checkpoint || !fs.existsSync(checkpoint)) {
-      this.o.logger.warn(`trial ${record.id}: no checkpoint of trial ${record.resumeFrom} to continue; training from scratch`);
-      return false;
-    }
-    fs.mkdirSync(path.join(record.runDir, 'checkpoints'), { recursive: true });
-    fs.copyFileSync(checkpoint, path.join(record.runDir, 'checkpoints', 'last.safetensors'));
-    return true;
+    return from && path.join(from.runDir, 'checkpoints', 'last.safetensors');
+  }
+
+  private trackerRun(record: TrialRecord): TrialJob['trackerRun'] {
+    if (this.o.parentRunId === undefined) return undefined;
+    const tags: Record<string, string> = { 'kiln.study': this.o.studyName, 'kiln.trial': record.id };
+    for (const [k, v] of Object.entries(record.tags ?? {})) tags[`kiln.trial.${k}`] = String(v);
+    return { parentRunId: this.o.parentRunId, runName: `${this.o.studyName}/trial-${record.id}`, tags };
   }
 
   private async execute(record: TrialRecord): Promise<void> {
     const { tuner, executor, hooks } = this.o;
     const t0 = Date.now();
-    const resume = this.prepareRunDir(record);
     await hooks?.onTrial.promise({ phase: 'start', suggestion: record });
+    const job: TrialJob = { suggestion: record, source: this.o.source, overrides: this.overrides(record), runDir: record.runDir, objective: this.o.objective };
+    const resumeFrom = this.resumeCheckpoint(record);
+    if (resumeFrom) job.resumeFrom = resumeFrom;
+    const trackerRun = this.trackerRun(record);
+    if (trackerRun) job.trackerRun = trackerRun;
     const outcome = await executor.run(
-      { suggestion: record, source: this.o.source, overrides: this.overrides(record), runDir: record.runDir, resume, objective: this.o.objective },
+      job,
       async ({ epoch, value, logs }) => {
         record.epochs = record.epochs.filter((e) => e.epoch !== epoch);
         record.epochs.push({ epoch, value, metrics: logs });
@@ -145,6 +154,9 @@ export class StudyRunner {
     record.status = outcome.status;
     record.value = outcome.value;
     record.error = outcome.error;
+    if (outcome.epochs) record.epochs = outcome.epochs.map(({ epoch, value, logs }) => ({ epoch, value, metrics: logs }));
+    if (outcome.attempts !== undefined) record.attempts = Math.max(record.attempts, outcome.attempts);
+    if (outcome.trackerRunId) record.trackerRunId = outcome.trackerRunId;
     record.endedAt = new Date().toISOString();
     record.durationMs = Date.now() - t0;
     const result: TrialResult = { id: record.id, status: outcome.status, value: outcome.value, history: record.epochs.map((e) => e.value), error: outcome.error };

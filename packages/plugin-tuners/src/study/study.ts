@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
   ConsoleLogger,
@@ -35,6 +36,9 @@ import { ProcessExecutor } from './process-executor';
 import { StudyFile } from './study-file';
 import { StudyRunner } from './study-runner';
 import { leaderboard, type LeaderboardRow } from './leaderboard';
+import { StudyTrackerRun } from './study-tracker-run';
+import { RedisExecutor } from '../distributed/redis-executor';
+import { connectRedis } from '../distributed/redis-connection';
 
 export interface StudyOptions {
   resolved: ResolvedConfig;
@@ -50,6 +54,12 @@ export interface StudyOptions {
   executor?: TrialExecutor;
   /** The tuners plugin itself, registered in a kernel that does not load it already. */
   plugin?: KilnPlugin;
+  /** `redis://host:port`: queue the trials for `kiln worker` processes (BullMQ) instead of running them here. */
+  redis?: string;
+  /** Queue name on that Redis (default kiln-trials). */
+  queue?: string;
+  /** Trials in flight on the queue (default: as many as workers listen). */
+  slots?: number;
 }
 
 export interface PreparedStudy {
@@ -154,6 +164,8 @@ export function epochsTrained(study: StudyFile): number {
 export async function runStudy(options: StudyOptions, prepared?: PreparedStudy): Promise<StudyOutcome> {
   const logger = options.logger ?? new ConsoleLogger();
   const p = prepared ?? (await prepareStudy(options));
+  // An unreachable Redis fails here, before the study file exists.
+  if (options.redis && !options.executor) await (await connectRedis(options.redis, '--redis')).quit();
   let study: StudyFile;
   if (options.resume) {
     study = StudyFile.load(p.studyDir);
@@ -165,6 +177,7 @@ export async function runStudy(options: StudyOptions, prepared?: PreparedStudy):
       });
     }
     p.tuner.restore(study.data.tunerState);
+    study.data.id ??= newStudyId(p.studyName);
     logger.info(`resuming study ${p.studyName}: ${study.data.trials.filter((t) => t.status !== 'running').length} trials done`);
   } else {
     if (fs.existsSync(StudyFile.pathOf(p.studyDir))) {
@@ -174,6 +187,7 @@ export async function runStudy(options: StudyOptions, prepared?: PreparedStudy):
     study = new StudyFile(StudyFile.pathOf(p.studyDir), {
       format: 'kiln-study/1',
       name: p.studyName,
+      id: newStudyId(p.studyName),
       objective: p.objective,
       mode: p.mode,
       tuner: p.block.tuner,
@@ -187,12 +201,35 @@ export async function runStudy(options: StudyOptions, prepared?: PreparedStudy):
     });
     study.save();
   }
+  study.save();
   const workers = options.workers ?? p.block.workers;
-  const executor = options.executor ?? (workers > 1 ? new ProcessExecutor(workers) : new InProcessExecutor(logger));
+  const executor =
+    options.executor ??
+    (options.redis
+      ? await RedisExecutor.connect({ url: options.redis, queue: options.queue, studyId: study.data.id!, slots: options.slots, logger })
+      : workers > 1
+        ? new ProcessExecutor(workers)
+        : new InProcessExecutor(logger));
+  const parent = await StudyTrackerRun.open(p, study, logger);
+  let failed = true;
   try {
-    await new StudyRunner({ tuner: p.tuner, executor, study, studyDir: p.studyDir, studyName: p.studyName, source: options.source, objective: p.objective, mode: p.mode, hooks: p.kernel.hooks, logger }).run();
+    await new StudyRunner({
+      tuner: p.tuner,
+      executor,
+      study,
+      studyDir: p.studyDir,
+      studyName: p.studyName,
+      source: options.source,
+      objective: p.objective,
+      mode: p.mode,
+      hooks: p.kernel.hooks,
+      logger,
+      parentRunId: study.data.trackerRunId,
+    }).run();
+    failed = false;
   } finally {
     await executor.close();
+    if (failed) await parent?.end('FAILED');
   }
   const rows = leaderboard(study.data.trials, p.mode);
   const top = rows.find((r) => r.status === 'completed' && r.value !== undefined) ?? rows.find((r) => r.value !== undefined);
@@ -204,7 +241,13 @@ export async function runStudy(options: StudyOptions, prepared?: PreparedStudy):
     study.data.best = { trial: best.trial, value: best.value, params: best.params, runDir: best.runDir, checkpoint: best.checkpoint };
     study.save();
   }
+  await parent?.finish(study, outcome);
   return outcome;
+}
+
+/** `<study>-<8 hex>`: unique, and free of ':' (BullMQ job ids may not hold one). */
+function newStudyId(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9_-]+/g, '_')}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The config the study started from with the best params, ready for `kiln train --config`. */
@@ -235,6 +278,11 @@ export interface TuneOptions {
   workers?: number;
   trials?: number;
   study?: string;
+  /** `redis://host:port`: run the trials on `kiln worker` processes through BullMQ. */
+  redis?: string;
+  queue?: string;
+  /** Trials queued at once with `redis` (default: as many as workers listen). */
+  slots?: number;
 }
 
 export type TuneConfigInput = KilnConfigInput & { tune?: TuneBlockInput };
@@ -248,5 +296,5 @@ export async function tuneWith(plugin: KilnPlugin, config: TuneConfigInput | und
   const source: ConfigSource = { cwd, configPath: options.configPath, presets: options.presets, set: options.set, inline: config as Record<string, unknown> | undefined };
   const resolved = await resolveConfig({ ...source, search: config === undefined && !options.configPath });
   if (!source.configPath && resolved.filepath) source.configPath = resolved.filepath;
-  return runStudy({ resolved, source, logger: options.logger, resume: options.resume, workers: options.workers, trials: options.trials, study: options.study, plugin });
+  return runStudy({ resolved, source, logger: options.logger, resume: options.resume, workers: options.workers, trials: options.trials, study: options.study, redis: options.redis, queue: options.queue, slots: options.slots, plugin });
 }

@@ -1,0 +1,96 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ConsoleLogger, type Logger } from '@kiln/core';
+import { runTrial } from '../study/run-trial';
+import type { TrialJob, TrialOutcome } from '../study/executor';
+import { connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
+
+export interface TrialWorkerOptions {
+  url: string;
+  queue?: string;
+  /** ms a job stays locked without renewal before another worker may take it over (BullMQ lockDuration). */
+  lockDuration?: number;
+  /** ms between checks for jobs whose worker died (BullMQ stalledInterval). */
+  stalledInterval?: number;
+  /** Times a job may lose its worker before it is failed instead of retried (BullMQ maxStalledCount). */
+  maxStalledCount?: number;
+  /** Seconds to wait for the study's continue/prune answer to an epoch report before continuing. */
+  decisionTimeout?: number;
+  /** Where the worker says what it does (trial started/finished). */
+  logger?: Logger;
+  /** The trainer's own logger (quiet by default). */
+  trainLogger?: Logger;
+}
+
+/**
+ * One trial at a time from a BullMQ queue, trained in this process through core's API
+ * (tfjs and the seeded Math.random are process-wide, so more trials at once means more
+ * processes: `kiln worker --concurrency N` forks N of these).
+ */
+export class TrialWorker {
+  readonly done: Promise<void>;
+  private finished!: () => void;
+  trials = 0;
+
+  private constructor(
+    readonly worker: Worker,
+    private readonly connections: Redis[],
+  ) {
+    this.done = new Promise((resolve) => (this.finished = resolve));
+    worker.on('closed', () => this.finished());
+  }
+
+  static async start(o: TrialWorkerOptions): Promise<TrialWorker> {
+    const redis = await connectRedis(o.url, '--redis');
+    const queue = o.queue ?? DEFAULT_QUEUE;
+    const logger = o.logger ?? new ConsoleLogger('info');
+    const trainLogger = o.trainLogger ?? new ConsoleLogger('warn');
+    let self: TrialWorker | undefined;
+    const processor = async (job: Job<TrialJob, TrialOutcome>): Promise<TrialOutcome> => {
+      const data = job.data;
+      const t0 = Date.now();
+      const attempt = job.attemptsStarted;
+      logger.info(`trial ${data.suggestion.id} (job ${job.id}${attempt > 1 ? `, attempt ${attempt}` : ''}): ${data.suggestion.budget.epochs} epochs`);
+      const blocking = redis.duplicate();
+      blocking.on('error', () => undefined);
+      try {
+        const outcome = await runTrial(
+          data,
+          async (report) => {
+            await job.updateProgress({ ...report, attempt } satisfies ProgressReport);
+            const answer = await blocking.blpop(decisionKey(queue, job.id!, attempt, report.epoch), o.decisionTimeout ?? 60);
+            return answer?.[1] === 'prune' ? 'prune' : 'continue';
+          },
+          trainLogger,
+        );
+        if (self) self.trials++;
+        logger.info(`trial ${data.suggestion.id} ${outcome.status}${outcome.value === undefined ? '' : `: ${data.objective}=${outcome.value}`} (${((Date.now() - t0) / 1000).toFixed(1)}s)${outcome.error ? `\n  ${outcome.error.split('\n')[0]}` : ''}`);
+        return { ...outcome, attempts: attempt };
+      } finally {
+        blocking.disconnect();
+      }
+    };
+    // BullMQ leaves a connection it is given open on close(): close() below ends it.
+    const connection = redis.duplicate();
+    const worker = new Worker<TrialJob, TrialOutcome>(queue, processor, {
+      connection,
+      prefix: KEY_PREFIX,
+      concurrency: 1,
+      lockDuration: o.lockDuration ?? 30_000,
+      stalledInterval: o.stalledInterval ?? 30_000,
+      maxStalledCount: o.maxStalledCount ?? 1,
+      autorun: false,
+    });
+    worker.on('error', (e) => logger.warn(`worker: ${e.message}`));
+    self = new TrialWorker(worker, [connection, redis]);
+    void worker.run();
+    await worker.waitUntilReady();
+    return self;
+  }
+
+  /** Stops taking jobs; finishes the running trial unless `force`. */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
+    for (const c of this.connections) c.disconnect();
+  }
+}

@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { KilnError, MemoryLogger } from '@kiln/core';
+import { RedisExecutor, runTrial, tune, type StudyData, type TrialJob, type TuneBlockInput } from '../src';
+import { cleanup, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
+import { freePort, spawnWorker, startRedis, type RedisServer, type WorkerProcess } from './redis';
+
+// A real redis-server per file and `kiln worker` processes (the built CLI): trials cross process boundaries.
+jest.setTimeout(60_000);
+
+const DIST = path.resolve(__dirname, '..', 'dist', 'index.js');
+const read = (file: string): StudyData => JSON.parse(fs.readFileSync(file, 'utf8')) as StudyData;
+const byId = (s: StudyData) => Object.fromEntries(s.trials.map((t) => [t.id, t]));
+
+let redis: RedisServer;
+const workers: WorkerProcess[] = [];
+let workDir: string;
+
+beforeAll(async () => {
+  requireBuilt();
+  redis = await startRedis();
+  workDir = tempDir();
+  // two workers on the default queue, shared by the studies below (each study has its own job ids)
+  for (let i = 0; i < 2; i++) workers.push(spawnWorker(redis.url, workDir));
+  await Promise.all(workers.map((w) => w.ready));
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await redis?.stop();
+  cleanup();
+});
+
+const RANDOM: TuneBlockInput = { space: SPACE, objective: 'val/accuracy', mode: 'max', tuner: { type: 'random', trials: 6, epochs: 2 } };
+
+describe('kiln worker processes on one Redis', () => {
+  let local: StudyData;
+  beforeAll(async () => {
+    const dir = tempDir();
+    local = read((await tune(tinyConfig(dir, RANDOM), { cwd: dir, logger: new MemoryLogger() })).studyFile);
+  });
+
+  it('finish a random-search study with the in-process study’s trials, values and best', async () => {
+    const dir = tempDir();
+    const logger = new MemoryLogger();
+    const outcome = await tune(tinyConfig(dir, RANDOM), { cwd: dir, redis: redis.url, logger });
+    const remote = read(outcome.studyFile);
+    expect(remote.trials.map((t) => t.status)).toEqual(local.trials.map(() => 'completed'));
+    const localById = byId(local);
+    for (const t of remote.trials) {
+      // random search draws the same configurations whatever order they finish in; training is seeded
+      expect(t.params).toEqual(localById[t.id].params);
+      expect(t.value).toBe(localById[t.id].value);
+      expect(t.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+      expect(t.attempts).toBe(1);
+    }
+    const best = [...local.trials].sort((a, b) => b.value! - a.value! || Number(a.id) - Number(b.id))[0];
+    expect(outcome.best).toMatchObject({ trial: best.id, value: best.value, params: best.params });
+    // both processes trained: the queue had two trials at a time (one per listening worker)
+    for (const w of workers) expect(w.log()).toMatch(/trial \d+ completed/);
+    expect(logger.lines.some((l) => l.message.includes('2 workers listening'))).toBe(true);
+  });
+
+  it('survives a restart of the coordinator: the running trial’s job is attached to, not run again', async () => {
+    const dir = tempDir();
+    // The first coordinator kills itself (SIGKILL) right after trial 2 reports its first epoch, while its worker waits for the answer.
+    const killer = path.join(dir, 'kill-coordinator.js');
+    fs.writeFileSync(
+      killer,
+      `module.exports = { name: 'kill-coordinator', version: '0.1.0', register(ctx) { ctx.hooks.onTrial.tapPromise('kill', async (e) => { if (process.env.KILN_KILL_AT && e.phase === 'epoch' && e.suggestion.id === process.env.KILN_KILL_AT) process.kill(process.pid, 'SIGKILL'); }); } };\n`,
+    );
+    const config = tinyConfig(dir, RANDOM);
+    const script = path.join(dir, 'coordinator.js');
+    fs.writeFileSync(script, `require(${JSON.stringify(DIST)}).tune(${JSON.stringify({ ...config, plugins: [killer] })}, { cwd: ${JSON.stringify(dir)}, redis: ${JSON.stringify(redis.url)} });\n`);
+    const child = spawn(process.execPath, [script], { stdio: 'ignore', env: { ...process.env, KILN_KILL_AT: '2' } });
+    const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGKILL');
+    const studyFile = path.join(dir, 'runs', 'tune', 'study.json');
+    const before = read(studyFile);
+    const running = before.trials.filter((t) => t.status === 'running').map((t) => t.id);
+    expect(running).toContain('2');
+
+    const logger = new MemoryLogger();
+    const outcome = await tune(config, { cwd: dir, redis: redis.url, resume: true, logger });
+    const after = read(outcome.studyFile);
+    expect(after.id).toBe(before.id);
+    expect(after.trials.map((t) => t.id)).toEqual(local.trials.map((t) => t.id));
+    const localById = byId(local);
+    for (const t of after.trials) {
+      expect(t.status).toBe('completed');
+      expect(t.value).toBe(localById[t.id].value);
+      // attached to, never started over: one attempt, both epochs recorded
+      expect(t.attempts).toBe(1);
+      expect(t.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    }
+    for (const id of running) expect(logger.lines.some((l) => l.message.startsWith(`trial ${id}: attached to its job ${before.id}.${id}`))).toBe(true);
+  });
+
+  it('prunes across processes: median stopping gives the in-process statuses (one trial at a time)', async () => {
+    const block: TuneBlockInput = { ...RANDOM, tuner: { type: 'random', trials: 5, epochs: 3 }, pruner: 'median' };
+    const a = tempDir();
+    const inProcess = read((await tune(tinyConfig(a, block), { cwd: a, logger: new MemoryLogger() })).studyFile);
+    const b = tempDir();
+    const remote = read((await tune(tinyConfig(b, block), { cwd: b, redis: redis.url, slots: 1, logger: new MemoryLogger() })).studyFile);
+    // the decision for each epoch went from the study to the worker through Redis
+    expect(inProcess.trials.some((t) => t.status === 'pruned')).toBe(true);
+    expect(remote.trials.map((t) => [t.id, t.status, t.epochs.length, t.value])).toEqual(inProcess.trials.map((t) => [t.id, t.status, t.epochs.length, t.value]));
+  });
+
+  it('ASHA on two workers: same configurations and rung-0 values as in-process; every promotion continues its own checkpoint', async () => {
+    const block: TuneBlockInput = { ...RANDOM, tuner: { type: 'asha', minEpochs: 1, maxEpochs: 4, eta: 2, trials: 6 } };
+    const a = tempDir();
+    const inProcess = read((await tune(tinyConfig(a, block), { cwd: a, logger: new MemoryLogger() })).studyFile);
+    const b = tempDir();
+    const outcome = await tune(tinyConfig(b, block), { cwd: b, redis: redis.url, logger: new MemoryLogger() });
+    const remote = read(outcome.studyFile);
+    const rung0 = (s: StudyData) => Object.fromEntries(s.trials.filter((t) => t.tags!.rung === 0).map((t) => [t.tags!.config, [t.params, t.value]]));
+    // which configurations are drawn, and what they score after r epochs, does not depend on the finishing order
+    expect(Object.keys(rung0(remote))).toHaveLength(6);
+    expect(rung0(remote)).toEqual(rung0(inProcess));
+    const remoteById = byId(remote);
+    for (const t of remote.trials.filter((x) => x.resumeFrom !== undefined)) {
+      const from = remoteById[t.resumeFrom!];
+      expect(from.tags!.config).toBe(t.tags!.config);
+      expect(t.tags!.rung).toBe(Number(from.tags!.rung) + 1);
+      // rung k trains 1·2^k epochs; a promotion continues at the next epoch
+      expect(t.epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 2 ** Number(t.tags!.rung) - 2 ** Number(from.tags!.rung) }, (_, i) => 2 ** Number(from.tags!.rung) + i + 1));
+    }
+    // a promotion needs ⌊completed/η⌋ ≥ 1 results in its rung: at least one config reached rung 1
+    expect(remote.trials.some((t) => t.tags!.rung === 1)).toBe(true);
+    const completed = remote.trials.filter((t) => t.status === 'completed');
+    expect(outcome.best!.value).toBe(Math.max(...completed.map((t) => t.value!)));
+  });
+
+  it('reports a trial that fails on the worker with its error; the study goes on', async () => {
+    const dir = tempDir();
+    const config = { ...tinyConfig(dir, { ...RANDOM, tuner: { type: 'random', trials: 2, epochs: 1 } }), data: { type: 'csv', path: 'no-such.csv', label: 'y' } };
+    const outcome = await tune(config, { cwd: dir, redis: redis.url, logger: new MemoryLogger() });
+    const study = read(outcome.studyFile);
+    expect(study.trials.map((t) => t.status)).toEqual(['failed', 'failed']);
+    for (const t of study.trials) expect(t.error).toContain(`cannot read ${path.join(dir, 'no-such.csv')}`);
+    expect(outcome.best).toBeUndefined();
+  });
+});
+
+describe('a worker that dies mid-trial', () => {
+  it('loses its job to another worker (BullMQ stalled-job check); the trial completes once, from the start', async () => {
+    const dir = tempDir();
+    const queue = 'crash';
+    const fast = ['--queue', queue, '--lock-duration', '1500', '--stalled-interval', '500'];
+    const first = spawnWorker(redis.url, dir, ...fast);
+    workers.push(first);
+    await first.ready;
+    const job: TrialJob = {
+      suggestion: { id: '0', params: {}, budget: { epochs: 3 } },
+      source: { cwd: dir, inline: tinyConfig(dir, {}) as Record<string, unknown> },
+      overrides: ['trainer.epochs=3', 'output.name="crash/trial-0"'],
+      runDir: path.join(dir, 'runs', 'crash', 'trial-0'),
+      objective: 'val/accuracy',
+    };
+    const executor = await RedisExecutor.connect({ url: redis.url, queue, studyId: 'crash-test' });
+    const seen: number[] = [];
+    let second: WorkerProcess | undefined;
+    try {
+      const outcome = await executor.run(job, async ({ epoch }) => {
+        seen.push(epoch);
+        if (!second) {
+          // the first worker is blocked on this very answer: kill it mid-trial
+          await first.kill();
+          second = spawnWorker(redis.url, dir, ...fast);
+          workers.push(second);
+        }
+        return 'continue';
+      });
+      expect(outcome.status).toBe('completed');
+      expect(outcome.attempts).toBe(2);
+      expect(outcome.epochs!.map((e) => e.epoch)).toEqual([1, 2, 3]);
+      // epoch 1 of the dead attempt, then the whole second attempt
+      expect(seen).toEqual([1, 1, 2, 3]);
+      expect(second!.log()).toContain('attempt 2');
+      const reference = await runTrial({ ...job, runDir: path.join(dir, 'runs', 'reference'), overrides: ['trainer.epochs=3', 'output.name="reference"'] }, () => 'continue');
+      expect(outcome.value).toBe(reference.value);
+    } finally {
+      await executor.close();
+    }
+  });
+});
+
+describe('an unreachable Redis', () => {
+  it('fails before the study starts, naming the URL and how to fix it', async () => {
+    const dir = tempDir();
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    let error: unknown;
+    try {
+      await tune(tinyConfig(dir, RANDOM), { cwd: dir, redis: url });
+    } catch (e) {
+      error = e;
+    }
+    expect(KilnError.is(error)).toBe(true);
+    const k = error as KilnError;
+    expect(k.where).toBe('--redis');
+    expect(k.message).toContain(`cannot reach Redis at ${url}`);
+    expect(k.message).toContain('ECONNREFUSED');
+    expect(k.hint).toContain('redis-server');
+    expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
+  });
+});
