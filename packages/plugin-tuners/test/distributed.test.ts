@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { KilnError, MemoryLogger } from '@kiln/core';
 import { RedisExecutor, runTrial, tune, type StudyData, type TrialJob, type TuneBlockInput } from '../src';
-import { cleanup, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
+import { cleanup, mlflowRun, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
 import { freePort, spawnWorker, startRedis, type RedisServer, type WorkerProcess } from './redis';
 
 // A real redis-server per file and `kiln worker` processes (the built CLI): trials cross process boundaries.
@@ -113,8 +113,12 @@ describe('kiln worker processes on one Redis', () => {
     const a = tempDir();
     const inProcess = read((await tune(tinyConfig(a, block), { cwd: a, logger: new MemoryLogger() })).studyFile);
     const b = tempDir();
-    const outcome = await tune(tinyConfig(b, block), { cwd: b, redis: redis.url, logger: new MemoryLogger() });
+    const mlruns = path.join(b, 'mlruns');
+    const tracked = { ...tinyConfig(b, block), tracker: { type: 'mlflow', uri: mlruns, register: false, systemTags: false } };
+    const outcome = await tune(tracked, { cwd: b, redis: redis.url, logger: new MemoryLogger() });
     const remote = read(outcome.studyFile);
+    // trials trained on the workers are nested runs under the study's run
+    for (const t of remote.trials) expect(mlflowRun(mlruns, t.trackerRunId!).tag('mlflow.parentRunId')).toBe(remote.trackerRunId);
     const rung0 = (s: StudyData) => Object.fromEntries(s.trials.filter((t) => t.tags!.rung === 0).map((t) => [t.tags!.config, [t.params, t.value]]));
     // which configurations are drawn, and what they score after r epochs, does not depend on the finishing order
     expect(Object.keys(rung0(remote))).toHaveLength(6);

@@ -41,3 +41,17 @@ export function requireBuilt(): void {
     }
   }
 }
+
+/** One run of an MLflow file store (mlruns/<experiment>/<run>/{tags,params,metrics}). */
+export function mlflowRun(mlruns: string, runId: string) {
+  const [experiment] = fs.readdirSync(mlruns).filter((e) => fs.existsSync(path.join(mlruns, e, runId)));
+  const dir = path.join(mlruns, experiment, runId);
+  const read = (kind: string, key: string) => fs.readFileSync(path.join(dir, kind, key), 'utf8');
+  return {
+    tag: (key: string) => (fs.existsSync(path.join(dir, 'tags', key)) ? read('tags', key) : undefined),
+    param: (key: string) => read('params', key),
+    /** Last value of a metric (lines: `timestamp value step`). */
+    metric: (key: string) => Number(read('metrics', key).trim().split('\n').pop()!.split(' ')[1]),
+    status: () => /status: (\d+)/.exec(fs.readFileSync(path.join(dir, 'meta.yaml'), 'utf8'))![1],
+  };
+}
