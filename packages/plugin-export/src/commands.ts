@@ -55,7 +55,7 @@ export const exportCommand: Command = {
 export const predictCommand: Command = {
   name: 'predict',
   description: 'Predict labels/scores for images, folders, CSV or JSONL with a run checkpoint or an export directory.',
-  arguments: [{ name: 'inputs', description: 'PNG/JPEG files, folders of images, .csv or .jsonl files', required: true, variadic: true }],
+  arguments: [{ name: 'inputs', description: 'PNG/JPEG files, folders of images, .csv or .jsonl files; text models: .jsonl ({"text": …}), .csv (text column), .txt', required: true, variadic: true }],
   options: [
     { flags: '--checkpoint <path>', description: 'run directory, .safetensors checkpoint, or an export directory (kiln-model.json)' },
     { flags: '--out <file>', description: 'predictions file: .jsonl or .csv (default: JSONL on stdout)' },
@@ -68,7 +68,7 @@ export const predictCommand: Command = {
     const batchSize = Math.max(1, positiveInt(options.batchSize ?? options['batch-size'], '--batch-size', 64));
     const predictor = await loadWithBackend(checkpoint, context);
     try {
-      const examples = readPredictInputs(inputs, predictor.inputs, predictor.card.preprocessing, context.cwd);
+      const examples = readPredictInputs(inputs, predictor.inputs, predictor.card.preprocessing, context.cwd, predictor.text);
       const rows = await predictAll(predictor, examples, { batchSize, progress: process.stderr.isTTY ? process.stderr : undefined });
       const out = typeof options.out === 'string' ? path.resolve(context.cwd, options.out) : undefined;
       writePredictions(rows, out, context.stdout);

@@ -6,6 +6,7 @@ import { DataError, type InputSpec } from '@kiln/core';
 import { decodeImage, normalize, resizeBilinear, toChannels, type RgbaImage } from '@kiln/plugin-data';
 import type { ImagePreprocessing } from '../card';
 import type { InputArray } from './predictor';
+import { textOf, type EncodedText, type TextPreprocessor } from './text';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -13,6 +14,8 @@ export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 export interface PredictInput {
   source: string;
   inputs: Record<string, InputArray>;
+  /** Text models: the text and its tokens' character offsets (for entities). */
+  text?: EncodedText;
 }
 
 /** Decodes PNG or JPEG bytes (an uploaded image); DataError when they are neither. */
@@ -137,8 +140,14 @@ function listImages(dir: string): string[] {
 }
 
 /** Expands files, folders (images, recursively), CSV and JSONL into examples, with training preprocessing. */
-export function readPredictInputs(paths: string[], specs: InputSpec[], pre: Record<string, unknown> | undefined, cwd: string): PredictInput[] {
+export function readPredictInputs(paths: string[], specs: InputSpec[], pre: Record<string, unknown> | undefined, cwd: string, text?: TextPreprocessor): PredictInput[] {
   const out: PredictInput[] = [];
+  const addText = (value: unknown, where: string) => {
+    const t = textOf(value);
+    if (!t) throw new DataError('a text model needs { "text": "…" } (optionally "text_pair") or a JSON string', { where, hint: 'one text per line of a .jsonl or .txt file, or a "text" column in CSV' });
+    const { inputs, encoded } = text!.encode(t.text, t.pair, specs);
+    out.push({ source: where, inputs, text: encoded });
+  };
   const image = imagePreprocessing(pre);
   const addImage = (file: string) => {
     if (!image) throw new DataError('the model does not take images', { where: file, hint: 'pass CSV or JSONL rows of features' });
@@ -155,7 +164,11 @@ export function readPredictInputs(paths: string[], specs: InputSpec[], pre: Reco
     }
     const ext = path.extname(file).toLowerCase();
     if (IMAGE_EXTENSIONS.has(ext)) addImage(file);
-    else if (ext === '.csv') {
+    else if (text && ext === '.txt') {
+      fs.readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, i) => line.trim() !== '' && addText(line, `${file}:${i + 1}`));
+    } else if (text && ext === '.csv') {
+      parseCsv(fs.readFileSync(file, 'utf8'), file).forEach((row, i) => addText(row, `${file}:${i + 2}`));
+    } else if (ext === '.csv') {
       parseCsv(fs.readFileSync(file, 'utf8'), file).forEach((row, i) => {
         const where = `${file}:${i + 2}`;
         const columns = pre?.columns as unknown[] | undefined;
@@ -172,10 +185,11 @@ export function readPredictInputs(paths: string[], specs: InputSpec[], pre: Reco
         } catch {
           throw new DataError('invalid JSON', { where, hint: 'one JSON value per line' });
         }
-        out.push({ source: where, inputs: encodeRecord(value, specs, pre, where) });
+        if (text) addText(value, where);
+        else out.push({ source: where, inputs: encodeRecord(value, specs, pre, where) });
       });
     } else {
-      throw new DataError(`unsupported input file type "${ext}"`, { where: file, hint: 'pass PNG/JPEG images, folders, .csv or .jsonl' });
+      throw new DataError(`unsupported input file type "${ext}"`, { where: file, hint: text ? 'pass .jsonl, .csv (a "text" column) or .txt (one text per line)' : 'pass PNG/JPEG images, folders, .csv or .jsonl' });
     }
   }
   return out;

@@ -29,7 +29,7 @@ export async function predictAll(predictor: Predictor, examples: PredictInput[],
     for (let i = 0; i < examples.length; i += options.batchSize) {
       const chunk = examples.slice(i, i + options.batchSize);
       const { data, width } = await predictor.run(stack(predictor, chunk), chunk.length);
-      chunk.forEach((e, k) => rows.push({ source: e.source, ...postprocess(data.subarray(k * width, (k + 1) * width), predictor.card.task, predictor.card.classNames) }));
+      chunk.forEach((e, k) => rows.push({ source: e.source, ...postprocess(data.subarray(k * width, (k + 1) * width), predictor.card.task, predictor.card.classNames, e.text) }));
       bar?.update(rows.length);
     }
   } finally {
@@ -48,6 +48,11 @@ export function formatPredictions(rows: PredictRow[], format: 'jsonl' | 'csv'): 
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   const first = rows[0];
   if (!first) return 'source\n';
+  if (first.entities) {
+    // One cell per entity field list: label:start-end per entity, and the entities as JSON.
+    const lines = rows.map((r) => [r.source, (r.entities ?? []).map((e) => `${e.label}:${e.start}-${e.end}`).join(' '), JSON.stringify(r.entities ?? [])].map(csvCell).join(','));
+    return `${['source,spans,entities', ...lines].join('\n')}\n`;
+  }
   const scoreKeys = first.scores ? Object.keys(first.scores) : [];
   const valueCount = first.values?.length ?? 0;
   const header = ['source', ...(first.scores ? ['label', ...scoreKeys.map((k) => `score_${k}`)] : Array.from({ length: valueCount }, (_, i) => `value_${i}`))];

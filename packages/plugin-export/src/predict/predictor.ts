@@ -8,6 +8,7 @@ import { buildModelCard, cardInModelOrder, readModelCard, type StoredModelCard }
 import { ONNX_FILE } from '../onnx/onnx-exporter';
 import { loadRun } from '../run-loader';
 import { FileSystemIOHandler, MODEL_JSON } from '../tfjs/file-io-handler';
+import { TextPreprocessor } from './text';
 
 export type InputArray = Float32Array | Int32Array;
 
@@ -19,6 +20,8 @@ export interface Predictor {
   readonly card: StoredModelCard | (ReturnType<typeof buildModelCard> & { format?: string });
   /** Per-example input specs, in model input order. */
   readonly inputs: InputSpec[];
+  /** Text models: the tokenizer training used (texts → inputs, tokens → character offsets). */
+  readonly text?: TextPreprocessor;
   /** `inputs[i]` holds `batch` stacked examples of input i; returns [batch, outputs] row-major. */
   run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }>;
   dispose(): Promise<void> | void;
@@ -46,6 +49,7 @@ class ModelPredictor implements Predictor {
     readonly card: Predictor['card'],
     private readonly forward: (xs: tf.Tensor[]) => tf.Tensor,
     private readonly release: () => void,
+    readonly text?: TextPreprocessor,
   ) {
     this.inputs = specsOf(card);
   }
@@ -64,20 +68,28 @@ class OnnxPredictor implements Predictor {
   readonly inputs: InputSpec[];
   private readonly inputNames: readonly string[];
   private readonly outputName: string;
+  /** Graph inputs declared int64 (BERT, as Hugging Face exports): Kiln's int32 rows are widened. */
+  private readonly int64: boolean[];
   constructor(
     readonly name: string,
     readonly version: string,
     readonly card: StoredModelCard,
     private readonly session: ort.InferenceSession,
+    readonly text?: TextPreprocessor,
   ) {
     this.inputs = specsOf(card);
     this.inputNames = session.inputNames;
     this.outputName = session.outputNames[0];
+    const dtypes = (card as { onnx?: { inputDtypes?: string[] } }).onnx?.inputDtypes ?? [];
+    this.int64 = this.inputs.map((_, i) => dtypes[i] === 'int64');
   }
 
   async run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }> {
     const feeds: Record<string, ort.Tensor> = {};
-    this.inputs.forEach((s, i) => (feeds[this.inputNames[i]] = new ort.Tensor(s.dtype, inputs[i], [batch, ...s.shape])));
+    this.inputs.forEach((s, i) => {
+      const shape = [batch, ...s.shape];
+      feeds[this.inputNames[i]] = this.int64[i] ? new ort.Tensor('int64', BigInt64Array.from(inputs[i], (v) => BigInt(v)), shape) : new ort.Tensor(s.dtype, inputs[i], shape);
+    });
     const out = await this.session.run(feeds);
     const data = out[this.outputName].data as Float32Array;
     return { data, width: batch === 0 ? 0 : data.length / batch };
@@ -98,12 +110,14 @@ export async function loadExportedPredictor(dir: string, options: { name?: strin
   const name = options.name ?? path.basename(path.resolve(dir));
   const version = options.version ?? versionOf(card);
   if (card.format === 'onnx' || (fs.existsSync(path.join(dir, ONNX_FILE)) && !fs.existsSync(path.join(dir, MODEL_JSON)))) {
+    const text = TextPreprocessor.from(card.preprocessing, dir);
     const session = await ort.InferenceSession.create(path.join(dir, ONNX_FILE));
-    return new OnnxPredictor(name, version, card, session);
+    return new OnnxPredictor(name, version, card, session, text);
   }
   if (!fs.existsSync(path.join(dir, MODEL_JSON))) throw new DataError(`no ${MODEL_JSON} or ${ONNX_FILE} in ${dir}`, { where: dir, hint: 'pass a directory written by kiln export' });
+  const text = TextPreprocessor.from(card.preprocessing, dir);
   const model = await tfl.loadLayersModel(new FileSystemIOHandler(dir));
-  return new ModelPredictor(name, version, 'tfjs', card, (xs) => model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor, () => model.dispose());
+  return new ModelPredictor(name, version, 'tfjs', card, (xs) => model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor, () => model.dispose(), text);
 }
 
 /** A predictor over a training run (its config.json rebuilds the model, the checkpoint gives the weights). */
@@ -113,7 +127,14 @@ export async function loadRunPredictor(spec: string, options: { cwd: string; log
   const model: Model = run.setup.trainer.model;
   const card = cardInModelOrder(buildModelCard({ name: config.name ?? model.name, info: kernel.dataset!, metrics: run.metrics }), model);
   const keys = card.inputs.map((i) => i.name);
-  return new ModelPredictor(options.name ?? card.name, options.version ?? '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose());
+  let text: TextPreprocessor | undefined;
+  try {
+    text = TextPreprocessor.from(card.preprocessing);
+  } catch (error) {
+    run.dispose();
+    throw error;
+  }
+  return new ModelPredictor(options.name ?? card.name, options.version ?? '1', 'kiln', card, (xs) => model.apply(Object.fromEntries(keys.map((k, i) => [k, xs[i]])), { training: false }), () => run.dispose(), text);
 }
 
 /** An export directory (with kiln-model.json) or a run / checkpoint. */
