@@ -21,6 +21,7 @@ export * from './registry/mlflow-model-registry';
 export * from './command/runs-command';
 export * from './registry/model-artifacts';
 export * from './registry/register-trained-model';
+export * from './registry/mlflow-rest-registry';
 export * from './retrain/retrain';
 export * from './retrain/retrain-command';
 export * from './report/svg-chart';
@@ -57,7 +58,7 @@ export const MlflowTrackerOptionsSchema = z.strictObject({
   register: z
     .boolean()
     .default(true)
-    .describe('file store only: register each trained model as a new version of the use-case (config `name`) and move `champion` to it when it beats the champion on the same validation data'),
+    .describe('register each top-level training\'s model as a new version of the use-case (config `name`) and move `champion` to it when it beats the champion on the same validation data'),
 });
 export type MlflowTrackerOptions = z.output<typeof MlflowTrackerOptionsSchema>;
 
@@ -99,7 +100,7 @@ export default definePlugin({
       'mlflow',
       (options, context) => {
         const tracker = createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger, context.dataset);
-        if (options.register && tracker instanceof MlflowFileTracker) tapModelRegistration(context.hooks, tracker, context.baseDir, context.logger);
+        if (options.register) tapModelRegistration(context.hooks, tracker, context.baseDir, context.logger);
         return tracker;
       },
       MlflowTrackerOptionsSchema,

@@ -54,6 +54,7 @@ interface ActiveRun {
   runId: string;
   experimentId: string;
   artifactRoot: string;
+  parentRunId?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -97,7 +98,7 @@ export class MlflowRestTracker implements Tracker {
   readonly client: MlflowHttpClient;
   private readonly retry: RetryOptions;
   private readonly batchSize: number;
-  private run?: { runId: string; experimentId: string; artifactRoot: string };
+  private run?: ActiveRun;
   /** Runs a nested run interrupted, each with the operations still queued for it. */
   private readonly parents: { run: ActiveRun; pending: SpooledOperation[] }[] = [];
   private metrics: MetricJson[] = [];
@@ -126,6 +127,16 @@ export class MlflowRestTracker implements Tracker {
 
   get activeRunId(): string | undefined {
     return this.run?.runId;
+  }
+
+  /** The `mlflow.parentRunId` of the active run, when it is nested. */
+  get activeParentRunId(): string | undefined {
+    return this.run?.parentRunId;
+  }
+
+  /** Environment the credentials come from (for a registry client on the same server). */
+  get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
   }
 
   /** Entities logged but not yet accepted by the server. */
@@ -200,7 +211,7 @@ export class MlflowRestTracker implements Tracker {
     );
     this.suspendActive();
     const runId = created.run.info.run_id;
-    this.run = { runId, experimentId, artifactRoot: artifactRootPath(created.run.info.artifact_uri ?? '', experimentId, runId) };
+    this.run = { runId, experimentId, artifactRoot: artifactRootPath(created.run.info.artifact_uri ?? '', experimentId, runId), parentRunId };
     this.loggedParams.clear();
     return { runId, location: `${this.client.base}/#/experiments/${experimentId}/runs/${runId}` };
   }
@@ -212,7 +223,9 @@ export class MlflowRestTracker implements Tracker {
   async resumeRun(runId: string): Promise<{ runId: string; location: string }> {
     validateRunId(runId);
     const got = await this.callWithRetry('get run', () =>
-      this.client.request<{ run: { info: { run_id: string; experiment_id: string; artifact_uri?: string; status?: string; end_time?: number } } }>(
+      this.client.request<{
+        run: { info: { run_id: string; experiment_id: string; artifact_uri?: string; status?: string; end_time?: number }; data?: { tags?: { key: string; value: string }[] } };
+      }>(
         'GET',
         '/api/2.0/mlflow/runs/get',
         undefined,
@@ -227,7 +240,8 @@ export class MlflowRestTracker implements Tracker {
     }
     this.suspendActive();
     const experimentId = info.experiment_id;
-    this.run = { runId, experimentId, artifactRoot: artifactRootPath(info.artifact_uri ?? '', experimentId, runId) };
+    const parentRunId = got.run.data?.tags?.find((t) => t.key === 'mlflow.parentRunId')?.value;
+    this.run = { runId, experimentId, artifactRoot: artifactRootPath(info.artifact_uri ?? '', experimentId, runId), parentRunId };
     this.loggedParams.clear();
     return { runId, location: `${this.client.base}/#/experiments/${experimentId}/runs/${runId}` };
   }

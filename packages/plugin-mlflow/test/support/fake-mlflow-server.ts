@@ -35,7 +35,14 @@ function checkName(kind: string, key: unknown): void {
   if (key.length > 250) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `${kind} key had length ${key.length}, which exceeded length limit of 250`);
 }
 
+interface FakeModel {
+  name: string;
+  versions: Map<number, { version: number; source: string; runId?: string; tags: Map<string, string>; created: number }>;
+  aliases: Map<string, number>;
+}
+
 export class FakeMlflowServer {
+  readonly models = new Map<string, FakeModel>();
   readonly experiments = new Map<string, { id: string; name: string }>([['0', { id: '0', name: 'Default' }]]);
   readonly runs = new Map<string, FakeRun>();
   readonly artifacts = new Map<string, Buffer>();
@@ -85,6 +92,28 @@ export class FakeMlflowServer {
     return run;
   }
 
+  private model(name: unknown): FakeModel {
+    const model = typeof name === 'string' ? this.models.get(name) : undefined;
+    if (!model) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${String(name)} not found`);
+    return model;
+  }
+
+  /** Versions travel as strings in MLflow's API ("1"). */
+  private versionNumber(value: unknown): number {
+    if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Parameter 'version' must be an integer, got '${String(value)}'.`);
+    return Number(value);
+  }
+
+  private versionJson(model: FakeModel, version: number) {
+    const v = model.versions.get(version);
+    if (!v) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${model.name}, version=${version}) not found`);
+    return {
+      name: model.name, version: String(version), source: v.source, run_id: v.runId, current_stage: 'None', status: 'READY', creation_timestamp: v.created,
+      aliases: [...model.aliases].filter(([, n]) => n === version).map(([a]) => a),
+      tags: [...v.tags].map(([key, value]) => ({ key, value })),
+    };
+  }
+
   private runJson(run: FakeRun) {
     return {
       info: {
@@ -98,6 +127,51 @@ export class FakeMlflowServer {
   private handle(method: string, url: URL, body: Record<string, unknown>): unknown {
     const route = `${method} ${url.pathname}`;
     switch (route) {
+      case 'POST /api/2.0/mlflow/registered-models/create': {
+        const name = body.name;
+        if (typeof name !== 'string' || name === '') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'name'.");
+        if (this.models.has(name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
+        this.models.set(name, { name, versions: new Map(), aliases: new Map() });
+        return { registered_model: { name } };
+      }
+      case 'POST /api/2.0/mlflow/model-versions/create': {
+        const model = this.model(body.name);
+        if (typeof body.source !== 'string' || body.source === '') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'source'.");
+        if (body.run_id !== undefined) this.run(body.run_id);
+        const version = Math.max(0, ...model.versions.keys()) + 1;
+        const tags = new Map<string, string>();
+        for (const t of (body.tags as { key: string; value: string }[]) ?? []) {
+          checkName('tag', t.key);
+          tags.set(t.key, t.value);
+        }
+        model.versions.set(version, { version, source: body.source, runId: body.run_id as string | undefined, tags, created: Date.now() });
+        return { model_version: this.versionJson(model, version) };
+      }
+      case 'GET /api/2.0/mlflow/model-versions/get':
+        return { model_version: this.versionJson(this.model(url.searchParams.get('name')), this.versionNumber(url.searchParams.get('version'))) };
+      case 'POST /api/2.0/mlflow/model-versions/set-tag': {
+        const model = this.model(body.name);
+        const version = this.versionNumber(body.version);
+        this.versionJson(model, version);
+        checkName('tag', body.key);
+        model.versions.get(version)!.tags.set(String(body.key), String(body.value));
+        return {};
+      }
+      case 'POST /api/2.0/mlflow/registered-models/alias': {
+        const model = this.model(body.name);
+        const alias = String(body.alias ?? '');
+        if (!/^[\w-]+$/.test(alias) || alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid alias name: '${alias}'`);
+        const version = this.versionNumber(body.version);
+        this.versionJson(model, version);
+        model.aliases.set(alias, version);
+        return {};
+      }
+      case 'GET /api/2.0/mlflow/registered-models/alias': {
+        const model = this.model(url.searchParams.get('name'));
+        const version = model.aliases.get(url.searchParams.get('alias') ?? '');
+        if (version === undefined) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${url.searchParams.get('alias')} not found.`);
+        return { model_version: this.versionJson(model, version) };
+      }
       case 'GET /api/2.0/mlflow/experiments/get-by-name': {
         const name = url.searchParams.get('experiment_name');
         const found = [...this.experiments.values()].find((e) => e.name === name);
