@@ -21,7 +21,7 @@ const ner: KilnConfigInput = {
     { type: 'metrics-log' },
     { type: 'save-huggingface' },
   ],
-  trainer: { epochs: 4, batchSize: 32, clipNorm: 1.0, monitor: 'val/seqeval/f1', mode: 'max' },
+  trainer: { epochs: 3, batchSize: 32, clipNorm: 1.0, monitor: 'val/seqeval/f1', mode: 'max' },
 };
 
 export default ner;
