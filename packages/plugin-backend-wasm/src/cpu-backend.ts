@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
 import { packageVersion } from './wasm-files';
 import { ensureGradients } from './gradients';
+import { registerGlobalNorm } from './kernels/global-norm';
 
 export const cpuBackendOptions = z.strictObject({});
 
@@ -31,6 +32,7 @@ export class CpuBackend implements Backend {
     }
     await tf.ready();
     silenceNodeBanner();
+    registerGlobalNorm();
     const gradients = ensureGradients();
     return {
       name: this.name,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
 import { registerTrainingKernels } from './kernels/register';
+import { registerGlobalNorm } from './kernels/global-norm';
 import { ensureGradients } from './gradients';
 import { backendInfo, noteAddedKernels } from './info';
 import { packageVersion, wasmBinaryDir } from './wasm-files';
@@ -51,6 +52,7 @@ export class WasmBackend implements Backend {
   async activate(): Promise<BackendInfo> {
     await initWasm(this.options);
     noteAddedKernels(registerTrainingKernels('wasm'));
+    registerGlobalNorm();
     const gradients = ensureGradients();
     let selected: boolean;
     try {

@@ -69,6 +69,30 @@ interface TrainingState {
 
 const isFiniteNumber = (x: number) => Number.isFinite(x);
 
+/**
+ * Name of an optional tfjs kernel: the L2 norm of all its (float32) inputs, named `x0`…`xN`.
+ * A backend plugin that registers it turns the Trainer's per-step gradient-norm monitor into
+ * one kernel launch; without it the norm is composed from standard ops.
+ */
+export const GLOBAL_NORM_KERNEL = 'KilnGlobalNorm';
+
+/** The L2 norm of all tensors together, as a scalar tensor (NaN/Inf when any element is). */
+export function globalNorm(tensors: tf.Tensor[]): tf.Scalar {
+  if (tensors.length && tensors.every((t) => t.dtype === 'float32') && tf.getKernel(GLOBAL_NORM_KERNEL, tf.getBackend())) {
+    const inputs: tf.NamedTensorMap = {};
+    tensors.forEach((t, i) => (inputs[`x${i}`] = t));
+    return tf.engine().runKernel(GLOBAL_NORM_KERNEL, inputs, {}) as tf.Scalar;
+  }
+  return tf.tidy(() => {
+    // A dot product per flattened tensor: half the kernels of square-then-sum.
+    const squares = tensors.map((t) => {
+      const flat = tf.reshape(t, [-1]) as tf.Tensor1D;
+      return tf.dot(flat, flat) as tf.Scalar;
+    });
+    return tf.sqrt(squares.length === 1 ? squares[0] : tf.addN(squares));
+  });
+}
+
 /** `min` for losses and errors, `max` for everything else, unless the config says. */
 export function inferMode(monitor: string, explicit?: 'min' | 'max'): 'min' | 'max' {
   if (explicit) return explicit;
@@ -227,10 +251,10 @@ export class Trainer implements TrainerHandle {
     const n = micro.length;
     const grads = n === 1 ? accumulated! : accumulated!.map((g) => tf.tidy(() => tf.div(g, n)));
     if (n > 1) tf.dispose(accumulated!);
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
-    const [gradNorm] = await norm.data();
-    const loss = (await lossSum!.data())[0] / n;
-    tf.dispose([norm, lossSum!]);
+    // One read for both numbers: the loss and the global gradient norm (NaN/Inf when any gradient is).
+    const readout = tf.tidy(() => tf.stack([globalNorm(grads), n === 1 ? lossSum! : tf.div(lossSum!, n)]));
+    const [gradNorm, loss] = await readout.data();
+    tf.dispose([readout, lossSum!]);
 
     const lr = this.parts.schedule ? this.parts.schedule.lr(this.step, this.parts.baseLr, this.budget().totalSteps) : this.parts.baseLr;
     if (!isFiniteNumber(gradNorm) || !isFiniteNumber(loss)) {
