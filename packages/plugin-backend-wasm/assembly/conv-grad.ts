@@ -247,3 +247,52 @@ export function convBackpropInput(
     }
   }
 }
+
+// acc[i] += src[i] for i < n (SIMD, scalar tail).
+function addInto(acc: usize, src: usize, n: i32): void {
+  const vecEnd = n & ~3;
+  let i = 0;
+  for (; i < vecEnd; i += 4) {
+    const p = <usize>(i * 4);
+    v128.store(acc + p, f32x4.add(v128.load(acc + p), v128.load(src + p)));
+  }
+  for (; i < n; i++) {
+    const p = <usize>(i * 4);
+    store<f32>(acc + p, load<f32>(acc + p) + load<f32>(src + p));
+  }
+}
+
+/**
+ * out[o, i] = scale · Σ_r x[o, r, i] for x viewed as [outer, reduce, inner]: the sum or mean over
+ * contiguous non-innermost axes (batch-norm statistics and gradients reduce [N, H, W] of NHWC),
+ * which tfjs-wasm runs as a full transpose followed by an innermost reduction. Pairwise-style
+ * blocking keeps float32 error small: rows are summed in blocks of 64 (`tmp`), blocks in
+ * groups of 64 (`mid`, the next inner floats of scratch), groups into out.
+ */
+export function sumMiddle(x: usize, out: usize, tmp: usize, outer: i32, reduce: i32, inner: i32, scale: f32): void {
+  const bytes = <usize>(inner * 4);
+  const mid = tmp + bytes;
+  for (let o = 0; o < outer; o++) {
+    const dst = out + <usize>(o * inner * 4);
+    zero(dst, inner * 4);
+    const src0 = x + <usize>(o * reduce * inner * 4);
+    for (let g0 = 0; g0 < reduce; g0 += 4096) {
+      const g1 = min(reduce, g0 + 4096);
+      zero(mid, inner * 4);
+      for (let r0 = g0; r0 < g1; r0 += 64) {
+        const r1 = min(g1, r0 + 64);
+        memory.copy(tmp, src0 + <usize>(r0) * bytes, bytes);
+        for (let r = r0 + 1; r < r1; r++) addInto(tmp, src0 + <usize>(r) * bytes, inner);
+        addInto(mid, tmp, inner);
+      }
+      addInto(dst, mid, inner);
+    }
+    if (scale != 1) {
+      const s = f32x4.splat(scale);
+      const vecEnd = inner & ~3;
+      let i = 0;
+      for (; i < vecEnd; i += 4) v128.store(dst + <usize>(i * 4), f32x4.mul(v128.load(dst + <usize>(i * 4)), s));
+      for (; i < inner; i++) store<f32>(dst + <usize>(i * 4), load<f32>(dst + <usize>(i * 4)) * scale);
+    }
+  }
+}

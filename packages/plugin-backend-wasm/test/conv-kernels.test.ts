@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackend } from '../src/wasm-backend';
+import { CpuBackend } from '../src/cpu-backend';
 import { randomValues } from './helpers';
 
 /** Σ a·b in float64. */
@@ -75,5 +76,43 @@ describe("Kiln's wasm conv-gradient kernels: adjoint identity with the forward c
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.memory().numBytes).toBe(bytes);
     tf.dispose([x, dy, f]);
+  });
+});
+
+describe('Sum and Mean over non-innermost axes (Kiln kernel) match cpu', () => {
+  const cases: Array<[number[], number[], boolean]> = [
+    [[4, 5, 6, 7], [0, 1, 2], false],
+    [[4, 5, 6, 7], [0, 1, 2], true],
+    [[4, 5, 6, 8], [1, 2], false],
+    [[3, 130, 5], [1], true],
+    [[200, 3], [0], false],
+    [[2, 3, 4], [-3, -2], false],
+  ];
+  it.each(cases)('shape %j axes %j keepDims %s', async (shape, axes, keepDims) => {
+    const values = randomValues(shape.reduce((a, b) => a * b, 1), 21);
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(values, shape);
+        const s = tf.sum(x, axes, keepDims);
+        const m = tf.mean(x, axes, keepDims);
+        return { shape: s.shape, sum: Array.from(s.dataSync()), mean: Array.from(m.dataSync()), meanShape: m.shape };
+      });
+    await new CpuBackend().activate();
+    const expected = run();
+    await new WasmBackend().activate();
+    const got = run();
+    expect(got.shape).toEqual(expected.shape);
+    expect(got.meanShape).toEqual(expected.meanShape);
+    got.sum.forEach((v, i) => expect(v).toBeCloseTo(expected.sum[i], 4));
+    got.mean.forEach((v, i) => expect(v).toBeCloseTo(expected.mean[i], 5));
+  });
+
+  it('sums 70 000 rows to float32 precision (blocked accumulation)', async () => {
+    await new WasmBackend().activate();
+    // 70 000 × [0.1, 1, 10, 0.001, 3]: exact totals 7000, 70 000, 700 000, 70, 210 000.
+    const row = [0.1, 1, 10, 0.001, 3];
+    const values = new Float32Array(70000 * 5).map((_, i) => row[i % 5]);
+    const got = tf.tidy(() => Array.from(tf.sum(tf.tensor(values, [70000, 5]), 0).dataSync()));
+    row.forEach((v, i) => expect(Math.abs(got[i] - 70000 * Math.fround(v)) / (70000 * v)).toBeLessThan(2e-6));
   });
 });

@@ -35,6 +35,7 @@ interface KilnWasmExports {
   inputScratchBytes(cin: number, cout: number, taps: number, chunk: number): number;
   convBackpropFilter(...args: number[]): void;
   convBackpropInput(...args: number[]): void;
+  sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
 }
 
 let cached: { memory: WasmMemory; exports: KilnWasmExports } | undefined;
@@ -162,5 +163,37 @@ export function conv2dBackpropInputKernel(fallback: tf.KernelConfig['kernelFunc'
       const info = inputGradNHWC(backend, ex, dys, filter, nhwcShape(attrs.inputShape, attrs.dataFormat), attrs);
       return fromChannelsLast(tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D, attrs.dataFormat);
     });
+  };
+}
+
+/**
+ * Sum or Mean over contiguous axes that are not the innermost (batch-norm statistics and their
+ * gradients: [N, H, W] of NHWC) in one pass of Kiln's kernel; tfjs-wasm transposes the whole
+ * input first. Other reductions (innermost axes, int32, scattered axes) keep the original kernel.
+ */
+export function reduceOverMiddleAxes(kind: 'sum' | 'mean', original: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32' || x.shape.length === 0) return original(args);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined) return original(args);
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    const rank = x.shape.length;
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    if (axes.length === 0 || last === rank - 1 || last - first !== axes.length - 1) return original(args);
+    const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+    const outer = size(x.shape.slice(0, first));
+    const reduce = size(x.shape.slice(first, last + 1));
+    const inner = size(x.shape.slice(last + 1));
+    if (outer * reduce * inner === 0) return original(args);
+    const outShape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    const out = backend.makeOutput(outShape, 'float32');
+    withScratch(backend, inner * 8 + 16, (tmp) => {
+      ex.sumMiddle(offset(backend, x), offset(backend, out), tmp, outer, reduce, inner, kind === 'mean' ? 1 / reduce : 1);
+    });
+    return out;
   };
 }

@@ -8,7 +8,7 @@ import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
-import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel } from './kiln-wasm';
+import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, reduceOverMiddleAxes } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -51,11 +51,13 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
   },
 ];
 
-/** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile is slow. */
+/** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile, and Sum/Mean over non-innermost axes, are slow. */
 const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['BatchMatMul', matMulWithExplicitTransposes],
   ['_FusedMatMul', matMulWithExplicitTransposes],
   ['Tile', tileAsBroadcast],
+  ['Sum', (k) => reduceOverMiddleAxes('sum', k)],
+  ['Mean', (k) => reduceOverMiddleAxes('mean', k)],
   ['Conv2D', forwardWithExplicitPadding],
   ['FusedConv2D', forwardWithExplicitPadding],
   ['DepthwiseConv2dNative', forwardWithExplicitPadding],
