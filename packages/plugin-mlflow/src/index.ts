@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { definePlugin, Tokens } from '@kiln/core';
 import type { DatasetInfo, Logger } from '@kiln/core';
@@ -85,7 +86,7 @@ export function createMlflowTracker(
       timeoutMs: options.timeoutMs,
     });
   }
-  const folder = options.uri.startsWith('file:') ? new URL(options.uri).pathname : path.resolve(baseDir, options.uri);
+  const folder = options.uri.startsWith('file:') ? fileURLToPath(options.uri) : path.resolve(baseDir, options.uri);
   return new MlflowFileTracker({ root: folder, experiment: options.experiment, tags, parentRunId: options.parentRunId, nan: options.nan, logger });
 }
 

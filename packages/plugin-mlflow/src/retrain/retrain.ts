@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -169,10 +170,10 @@ function initWeightsPlugin(checkpoint: string): KilnPlugin {
 
 /** The mlruns folder: `store`, else the config's file-store tracker uri, else ./mlruns. */
 export function retrainStoreRoot(resolved: ResolvedConfig, store: string | undefined, cwd: string): string {
-  if (store) return path.resolve(cwd, store.startsWith('file:') ? new URL(store).pathname : store);
+  if (store) return store.startsWith('file:') ? fileURLToPath(store) : path.resolve(cwd, store);
   const tracker = resolved.config.tracker;
   const uri = tracker && tracker.type === 'mlflow' && typeof tracker.uri === 'string' ? tracker.uri : undefined;
-  if (uri && !/^https?:\/\//.test(uri)) return uri.startsWith('file:') ? new URL(uri).pathname : path.resolve(resolved.baseDir, uri);
+  if (uri && !/^https?:\/\//.test(uri)) return uri.startsWith('file:') ? fileURLToPath(uri) : path.resolve(resolved.baseDir, uri);
   return path.resolve(resolved.baseDir, 'mlruns');
 }
 
