@@ -112,6 +112,15 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// batchNormGrad(x, dy, mean, variance, scale|null, eps, dx, dmean, dvar, dscale, doffset)
+Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
+  long c = f32Len(info[2]);
+  kiln::batchNormGrad(f32(info[0]), f32(info[1]), f32Len(info[0]), c, f32(info[2]), f32(info[3]), f32(info[4]),
+                      info[5].As<Napi::Number>().FloatValue(), f32Out(info[6]), f32Out(info[7]), f32Out(info[8]),
+                      f32Out(info[9]), f32Out(info[10]));
+  return info.Env().Undefined();
+}
+
 // softmax(x, y, cols)
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   long cols = num(info[2]);
@@ -181,6 +190,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("transpose", Napi::Function::New(env, Transpose));

@@ -119,6 +119,56 @@ void batchNorm(const float* x, float* y, long n, long c, const float* mean, long
   });
 }
 
+void batchNormGrad(const float* x, const float* dy, long n, long c, const float* mean, const float* variance,
+                   const float* scale, float eps, float* dx, float* dmean, float* dvar, float* dscale, float* doffset) {
+  std::vector<float> inv(c), gain(c);
+  for (long j = 0; j < c; j++) {
+    inv[j] = 1.f / std::sqrt(variance[j] + eps);
+    gain[j] = (scale != nullptr ? scale[j] : 1.f) * inv[j];
+  }
+  const long rows = n / c;
+  const int threads = pool().size();
+  std::vector<double> sums(static_cast<size_t>(threads) * 2 * c, 0.0);
+  parallelFor(rows, std::max(1L, kGrain / std::max(c, 1L)), [&](long r0, long r1, int worker) {
+    double* s1 = sums.data() + static_cast<size_t>(worker) * 2 * c;
+    double* s2 = s1 + c;
+    std::vector<float> a1(c, 0.f), a2(c, 0.f);
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * c;
+      const float* dr = dy + r * c;
+      float* o = dx + r * c;
+      for (long j = 0; j < c; j++) {
+        o[j] = dr[j] * gain[j];
+        a1[j] += dr[j];
+        a2[j] += dr[j] * (xr[j] - mean[j]);
+      }
+      if ((r - r0) % 256 == 255) {
+        for (long j = 0; j < c; j++) {
+          s1[j] += a1[j];
+          s2[j] += a2[j];
+          a1[j] = a2[j] = 0.f;
+        }
+      }
+    }
+    for (long j = 0; j < c; j++) {
+      s1[j] += a1[j];
+      s2[j] += a2[j];
+    }
+  });
+  for (long j = 0; j < c; j++) {
+    double t1 = 0.0, t2 = 0.0;
+    for (int t = 0; t < threads; t++) {
+      t1 += sums[static_cast<size_t>(t) * 2 * c + j];
+      t2 += sums[static_cast<size_t>(t) * 2 * c + c + j];
+    }
+    float s = scale != nullptr ? scale[j] : 1.f, r = inv[j];
+    doffset[j] = static_cast<float>(t1);
+    dscale[j] = static_cast<float>(t2) * r;
+    dmean[j] = -s * r * static_cast<float>(t1);
+    dvar[j] = -0.5f * s * r * r * r * static_cast<float>(t2);
+  }
+}
+
 void softmax(const float* x, float* y, long rows, long cols) {
   parallelFor(rows, std::max(1L, kGrain / std::max(cols, 1L)), [&](long r0, long r1, int) {
     for (long r = r0; r < r1; r++) {

@@ -40,6 +40,11 @@ void unary(int op, const float* x, float* y, long n, float alpha);
 // y = (x - mean) * scale / sqrt(var + eps) + offset over the last axis (length c); params of length 1 or c.
 void batchNorm(const float* x, float* y, long n, long c, const float* mean, long meanLen, const float* variance,
                long varLen, const float* offset, long offsetLen, const float* scale, long scaleLen, float eps);
+// The gradients of batchNorm (mean and variance taken as inputs, as tfjs's FusedBatchNorm gradient does)
+// in one pass: dx = dy·s·r, dmean = −s·r·Σdy, dvar = −½·s·r³·Σdy(x−m), dscale = r·Σdy(x−m), doffset = Σdy,
+// with r = 1/√(var+eps), per channel of the last axis; scale may be null (1).
+void batchNormGrad(const float* x, const float* dy, long n, long c, const float* mean, const float* variance,
+                   const float* scale, float eps, float* dx, float* dmean, float* dvar, float* dscale, float* doffset);
 void softmax(const float* x, float* y, long rows, long cols);
 // y[o, i] = sum_r x[o, r, i].
 void reduceSum(const float* x, float* y, long outer, long reduce, long inner);

@@ -50,6 +50,8 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
     expectSame(() => tf.batchNorm(rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3).abs(), rand([16], 4), rand([16], 5), 1e-3));
     expectSame(() => tf.batchNorm(rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3).abs()));
     expectSame(() => gradsOf((x, s, o) => tf.batchNorm(x, tf.moments(x, [0, 1, 2]).mean, tf.moments(x, [0, 1, 2]).variance, o, s, 1e-3), [rand([4, 9, 9, 16], 1), rand([16], 2), rand([16], 3)]));
+    // Every input's gradient (x, mean, variance, scale, offset) from the native one-pass kernel.
+    expectSame(() => gradsOf((x, m, v, s, o) => tf.batchNorm(x, m, v.abs().add(0.1), o, s, 1e-3), [rand([3, 7, 5, 24], 1), rand([24], 2), rand([24], 3), rand([24], 4), rand([24], 5)]));
     expectSame(() => tf.softmax(rand([33, 257], 1).mul(5)));
     expectSame(() => gradsOf((x) => tf.softmax(x), [rand([20, 300], 1)]));
   });
