@@ -12,6 +12,7 @@ import { loadExportedPredictor, loadRunPredictor } from '../src/predict/predicto
 import { readPredictInputs } from '../src/predict/inputs';
 import { formatPredictions, predictAll } from '../src/predict/predict';
 import { tokenPrediction } from '../src/predict/postprocess';
+import { createServer } from '../src/serve/server';
 
 jest.setTimeout(60_000);
 
@@ -110,8 +111,23 @@ test('NER BERT: train → ONNX export → kiln predict on JSONL text gives the r
     const jsonl = formatPredictions(a, 'jsonl').trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(jsonl[0].source).toBe(`${file}:1`);
     expect(Array.isArray(jsonl[0].entities)).toBe(true);
+
+    // kiln serve: { "text" } instances get the same words and entities.
+    const app = createServer([fromExport], { maxBatch: 4 });
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      const res = await fetch(`${base}/v1/models/export-onnx/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: texts.map((text) => ({ text })) }) });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { predictions: { words: unknown[]; entities: unknown[] }[] };
+      expect(body.predictions.map((p) => p.words)).toEqual(JSON.parse(JSON.stringify(a.map((r) => r.words))));
+      expect(body.predictions.map((p) => p.entities)).toEqual(JSON.parse(JSON.stringify(a.map((r) => r.entities))));
+      const bad = await fetch(`${base}/v1/models/export-onnx/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[1, 2, 3]] }) });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/text model takes \{ "text"/);
+    } finally {
+      await app.close(); // disposes fromExport
+    }
   } finally {
-    await fromExport.dispose();
     await fromRun.dispose();
   }
 });

@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { FastifyInstance } from 'fastify';
-import { KILN_VERSION, MemoryLogger, type Model, type ModelCard } from '@kiln/core';
+import { PassThrough } from 'node:stream';
+import { KILN_VERSION, MemoryLogger, type CommandContext, type Model, type ModelCard, type ResolvedConfig } from '@kiln/core';
+import { serveCommand } from '../src/commands';
 import { MlflowModelRegistry } from '@kiln/plugin-mlflow';
 import { TfjsExporter } from '../src/tfjs/tfjs-exporter';
 import { loadExportedPredictor } from '../src/predict/predictor';
@@ -171,4 +173,32 @@ test('a corrupt v3 and an incompatible v4 are refused; v2 keeps serving', async 
   // v2's logits on [3, 1, 0] are [x1, x0] = [1, 3]: "b", with P(a) = σ(1 − 3).
   expect(body.predictions![0].label).toBe('b');
   expect(body.predictions![0].scores.a).toBeCloseTo(1 / (1 + Math.exp(2)), 5);
+});
+
+test('kiln serve --model models:/<name>@champion serves the champion and follows it', async () => {
+  const v1 = await exportLinear('c1', [[1, 0], [0, 1], [0, 0]]);
+  const v2 = await exportLinear('c2', [[0, 1], [1, 0], [0, 0]]);
+  registry.registerModel('clf', pathToFileURL(v1).href);
+  registry.registerModel('clf', pathToFileURL(v2).href);
+  registry.setAlias('clf', 'champion', 1);
+  const stdout = new PassThrough();
+  let printed = '';
+  stdout.on('data', (d) => (printed += String(d)));
+  const ctx = { logger: new MemoryLogger(), cwd: root, globals: {}, stdout, resolved: {} as ResolvedConfig } as CommandContext;
+  const done = serveCommand.run([], { model: 'models:/clf', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
+  while (!/serving clf at (\S+)/.test(printed)) await new Promise((r) => setTimeout(r, 10));
+  const url = /serving clf at (\S+)/.exec(printed)![1];
+  const version = async () => ((await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string }[] }).models[0].version;
+  try {
+    expect(await version()).toBe('1');
+    registry.setAlias('clf', 'champion', 2);
+    const deadline = Date.now() + 10_000;
+    while ((await version()) !== '2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await version()).toBe('2');
+    const res = await fetch(`${url}/v1/models/clf/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[3, 1, 0]] }) });
+    expect(((await res.json()) as { predictions: { label: string }[] }).predictions[0].label).toBe('b');
+  } finally {
+    process.emit('SIGINT');
+    expect(await done).toBe(0);
+  }
 });

@@ -4,6 +4,7 @@ import { KilnError, type InputSpec } from '@kiln/core';
 import type { InputArray, Predictor } from '../predict/predictor';
 import { decodeImageBytes, encodeRecord, imagePreprocessing, preprocessImage } from '../predict/inputs';
 import { postprocess } from '../predict/postprocess';
+import { textOf, type EncodedText } from '../predict/text';
 import { ServedModel, type ReloadEvent } from './served-model';
 
 export interface ServeOptions {
@@ -44,7 +45,13 @@ export function servedModel(app: FastifyInstance, name: string): ServedModel {
 function signature(p: Predictor): Record<string, unknown> {
   return {
     inputs: p.card.inputs,
-    outputs: p.card.task === 'classification' ? { label: 'string', scores: p.card.classNames ?? [] } : { values: 'number[]' },
+    outputs:
+      p.card.task === 'classification'
+        ? { label: 'string', scores: p.card.classNames ?? [] }
+        : p.card.task === 'token-classification' && p.text
+          ? { entities: '{ label, text, start, end, score }[]', words: '{ text, tag, score, start, end }[]', tags: p.card.classNames ?? [] }
+          : { values: 'number[]' },
+    text: p.text ? { instance: '{ "text": string, "text_pair"?: string }', maxLength: p.text.maxLength } : undefined,
     image: imagePreprocessing(p.card.preprocessing) ? { size: imagePreprocessing(p.card.preprocessing)!.size, channels: imagePreprocessing(p.card.preprocessing)!.channels } : undefined,
   };
 }
@@ -74,16 +81,26 @@ function checkShape(value: unknown, spec: InputSpec, where: string): void {
   }
 }
 
-/** One instance of a request → model inputs (numeric arrays, `{ b64 }` images or named inputs). */
-function encodeInstance(p: Predictor, value: unknown, index: number): InputArray[] {
+/** One instance of a request → model inputs (numeric arrays, `{ b64 }` images, `{ text }` or named inputs). */
+function encodeInstance(p: Predictor, value: unknown, index: number): { inputs: InputArray[]; text?: EncodedText } {
   const where = `instances[${index}]`;
+  if (p.text) {
+    const t = textOf(value);
+    if (!t) throw new HttpError(400, `${where}: this text model takes { "text": "…" } (optionally "text_pair") or a string`);
+    try {
+      const { inputs, encoded } = p.text.encode(t.text, t.pair, p.inputs);
+      return { inputs: p.inputs.map((s) => inputs[s.name]), text: encoded };
+    } catch (error) {
+      throw new HttpError(400, `${where}: ${(error as Error).message}`);
+    }
+  }
   const image = imagePreprocessing(p.card.preprocessing);
   const b64 = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as { b64?: unknown }).b64 : undefined;
   if (b64 !== undefined) {
     if (!image) throw new HttpError(400, `${where}: this model does not take images`);
     if (typeof b64 !== 'string') throw new HttpError(400, `${where}.b64 must be a base64 string`);
     try {
-      return [preprocessImage(decodeImageBytes(Buffer.from(b64, 'base64'), `${where}.b64`), image)];
+      return { inputs: [preprocessImage(decodeImageBytes(Buffer.from(b64, 'base64'), `${where}.b64`), image)] };
     } catch (error) {
       throw new HttpError(400, `${where}.b64: ${(error as Error).message}`, 'send a base64-encoded PNG or JPEG');
     }
@@ -98,7 +115,7 @@ function encodeInstance(p: Predictor, value: unknown, index: number): InputArray
   }
   try {
     const inputs = encodeRecord(value, p.inputs, p.card.preprocessing, where);
-    return p.inputs.map((s) => inputs[s.name]);
+    return { inputs: p.inputs.map((s) => inputs[s.name]) };
   } catch (error) {
     throw new HttpError(400, (error as Error).message);
   }
@@ -191,11 +208,14 @@ export function createServer(predictors: Predictor[], options: Partial<ServeOpti
     if (body.instances.length > opts.maxInstances) throw new HttpError(413, `${body.instances.length} instances; at most ${opts.maxInstances} per request`);
     const instances = body.instances;
     const encodedFor = m.predictor;
-    const rows = instances.map((v, i) => encodeInstance(encodedFor, v, i));
-    const reencode = (p: Predictor) => instances.map((v, i) => encodeInstance(p, v, i));
-    const { outputs, predictor } = await withTimeout(m.submit({ rows, encodedFor, reencode }), opts.timeoutMs);
+    let encoded = instances.map((v, i) => encodeInstance(encodedFor, v, i));
+    const reencode = (p: Predictor) => {
+      encoded = instances.map((v, i) => encodeInstance(p, v, i));
+      return encoded.map((e) => e.inputs);
+    };
+    const { outputs, predictor } = await withTimeout(m.submit({ rows: encoded.map((e) => e.inputs), encodedFor, reencode }), opts.timeoutMs);
     const { task, classNames } = predictor.card;
-    return { model: predictor.name, version: predictor.version, predictions: outputs.map((o) => postprocess(o, task, classNames)) };
+    return { model: predictor.name, version: predictor.version, predictions: outputs.map((o, i) => postprocess(o, task, classNames, encoded[i].text)) };
   });
 
   app.addHook('onClose', async () => {
