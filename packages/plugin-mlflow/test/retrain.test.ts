@@ -43,10 +43,10 @@ async function userConfig(extra: Record<string, unknown> = {}) {
     search: false,
     inline: {
       name: 'churn',
+      extends: '@kiln/presets/tabular-classification',
       seed: 7,
       data: { type: 'csv', path: 'old.csv', label: 'y' },
       model: { type: 'mlp', hiddenUnits: [16] },
-      loss: { type: 'cross-entropy' },
       optimizer: { type: 'adam', lr: 0.05 },
       metrics: [{ type: 'accuracy' }],
       callbacks: [{ type: 'checkpoint' }],
