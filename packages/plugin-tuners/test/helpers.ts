@@ -15,10 +15,11 @@ export function cleanup(): void {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
-/** The tabular preset shrunk so a trial epoch takes milliseconds. */
+/** The tabular preset shrunk so a trial epoch takes milliseconds (on tfjs's cpu backend: deterministic in any process). */
 export function tinyConfig(dir: string, tune: TuneBlockInput): TuneConfigInput {
   return {
     extends: '@kiln/presets/tabular-classification',
+    backend: 'cpu',
     data: { type: 'synthetic-tabular', task: 'classification', trainSize: 120, valSize: 60 },
     model: { type: 'mlp', hiddenUnits: [8] },
     callbacks: [{ type: 'checkpoint' }],

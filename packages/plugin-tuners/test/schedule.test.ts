@@ -72,6 +72,17 @@ describe('bracket tuner', () => {
     expect(last.budget.epochs).toBe(81);
   });
 
+  it('keeps ⌊n_i/η⌋ with n_i = ⌊n·η^(−i)⌋ from the plan, also for a fractional η', () => {
+    // n = 19, η = 2.5: n_i = 19, 7, 3, 1. Rung 2 trains the ⌊7/2.5⌋ = 2 kept from rung 1, and keeps ⌊n_2/η⌋ = ⌊3/2.5⌋ = 1
+    // (⌊2/2.5⌋ would be 0 and end the bracket a rung early).
+    const plan = [{ s: 3, rungs: [19, 7, 3, 1].map((n, i) => ({ n, r: 2.5 ** i })) }];
+    const tuner = new BracketTuner('hyperband', plan, 2.5, new RandomSampler(space, 1), env);
+    const trials = drive(tuner);
+    expect([0, 1, 2, 3].map((i) => trials.filter((t) => t.tags?.rung === i).length)).toEqual([19, 7, 2, 1]);
+    const rung0 = trials.filter((t) => t.tags?.rung === 0);
+    expect(trials[trials.length - 1].params.x).toBe(Math.min(...rung0.map((t) => t.params.x as number)));
+  });
+
   it('successive halving: n = 9, r = 1, η = 3 up to R = 9', () => {
     const tuner = createSuccessiveHalvingTuner(SuccessiveHalvingOptions.parse({ configs: 9, minEpochs: 1, maxEpochs: 9, eta: 3 }), env);
     const trials = drive(tuner);

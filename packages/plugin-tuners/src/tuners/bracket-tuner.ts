@@ -78,7 +78,8 @@ export class BracketTuner implements Tuner {
         };
       }
       if (run.entries.some((e) => e.status === 'running')) return 'wait';
-      const keep = Math.floor(run.entries.length / this.eta + 1e-9);
+      // Li et al. keep the top ⌊n_i/η⌋ with n_i = ⌊n·η^(−i)⌋ from the plan (for a fractional η that can differ from ⌊|rung|/η⌋).
+      const keep = Math.floor(b.rungs[run.rung].n / this.eta + 1e-9);
       const next = b.rungs[run.rung + 1];
       if (!next || keep === 0) return null;
       const ranked = [...run.entries].sort((x, y) => (x.loss ?? Infinity) - (y.loss ?? Infinity) || x.config - y.config);
