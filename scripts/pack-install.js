@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Packs the published @kiln/* packages (and create-kiln) with `npm pack`, and installs the tarballs
+// into one directory outside the workspace: what a user gets from npm, with no workspace links.
+// The install is keyed by the tarballs' content and reused while they do not change.
+// Run it under a lock (packing copies templates/ into packages/cli), as test/pack-helpers.ts does:
+//   flock "$TMPDIR/kiln-pack-install.lock" node scripts/pack-install.js
+// Prints {"root", "tarballs": {name: file}, "reused"} as JSON on stdout.
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const REPO = path.resolve(__dirname, '..');
+/** core, cli and everything the cli installs with it, plus plugin-bert (text templates) and create-kiln. */
+const PACKAGES = [
+  'core', 'cli', 'presets', 'plugin-backend-wasm', 'plugin-backend-node', 'plugin-train-basics', 'plugin-data',
+  'plugin-coco', 'plugin-mlflow', 'plugin-tuners', 'plugin-export', 'plugin-resnet', 'plugin-bert', 'create-kiln',
+];
+/** What the plugin template needs to build and test, besides the Kiln packages. */
+const TOOLS = { typescript: '~5.9.3', '@types/node': '^20.17.0' };
+
+const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+
+function main() {
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pack-staging-'));
+  const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', staging, ...PACKAGES.flatMap((p) => ['-w', `packages/${p}`])], REPO));
+  const hash = crypto.createHash('sha256');
+  for (const p of [...packed].sort((a, b) => a.name.localeCompare(b.name))) hash.update(p.name).update(fs.readFileSync(path.join(staging, p.filename)));
+  const root = path.join(os.tmpdir(), `kiln-pack-${hash.digest('hex').slice(0, 12)}`);
+  const tarballs = Object.fromEntries(packed.map((p) => [p.name, path.join(root, 'tarballs', p.filename)]));
+  const reused = fs.existsSync(path.join(root, '.done'));
+  if (!reused) {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(path.join(root, 'tarballs'), { recursive: true });
+    for (const p of packed) fs.renameSync(path.join(staging, p.filename), path.join(root, 'tarballs', p.filename));
+    fs.writeFileSync(path.join(root, 'pack.json'), JSON.stringify(packed, null, 2));
+    const dependencies = { ...Object.fromEntries(packed.map((p) => [p.name, `file:tarballs/${p.filename}`])), ...TOOLS };
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'kiln-pack-install', private: true, dependencies }, null, 2));
+    // onnxruntime-node's postinstall would download CUDA libraries; its CPU binaries ship in the package.
+    fs.writeFileSync(path.join(root, '.npmrc'), 'onnxruntime-node-install=skip\n');
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], root);
+    fs.writeFileSync(path.join(root, '.done'), new Date().toISOString());
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
+  // Installs of older tarballs (a day unused) are removed.
+  for (const d of fs.readdirSync(os.tmpdir())) {
+    const dir = path.join(os.tmpdir(), d);
+    if (!/^kiln-pack-[0-9a-f]{12}$/.test(d) || dir === root) continue;
+    const done = path.join(dir, '.done');
+    if (fs.existsSync(done) && Date.now() - fs.statSync(done).mtimeMs > 24 * 3600e3) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  fs.utimesSync(path.join(root, '.done'), new Date(), new Date());
+  process.stdout.write(`${JSON.stringify({ root, tarballs, reused })}\n`);
+}
+
+main();
