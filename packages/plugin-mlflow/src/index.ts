@@ -101,7 +101,7 @@ export default definePlugin({
       'mlflow',
       (options, context) => {
         const tracker = createMlflowTracker({ ...options, experiment: options.experiment ?? context.config.name }, context.baseDir, context.logger, context.dataset);
-        if (options.register) tapModelRegistration(context.hooks, tracker, context.baseDir, context.logger);
+        if (options.register) tapModelRegistration(context.hooks, tracker, context.baseDir, context.logger, context.dataset);
         return tracker;
       },
       MlflowTrackerOptionsSchema,

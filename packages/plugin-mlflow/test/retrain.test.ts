@@ -178,7 +178,12 @@ test('kiln train with the file-store tracker registers every model; champion mov
   expect(registry.getAlias('churn', 'champion')).toBe(1);
   const v1 = registry.getVersion('churn', 1);
   expect(v1.tags['kiln.metric.val/accuracy']).toBe(String(best(trained)));
-  expect(fs.existsSync(path.join(store.locateRun(v1.runId!).dir, 'artifacts', 'model', 'checkpoints', 'best.safetensors'))).toBe(true);
+  const modelDir = path.join(store.locateRun(v1.runId!).dir, 'artifacts', 'model');
+  expect(fs.existsSync(path.join(modelDir, 'checkpoints', 'best.safetensors'))).toBe(true);
+  // The dataset info travels with the model: classes in label order, the columns' encodings.
+  const dataset = JSON.parse(fs.readFileSync(path.join(modelDir, 'dataset.json'), 'utf8'));
+  expect(dataset.classNames).toEqual(['neg', 'pos']);
+  expect(dataset.extra.columns.map((c: { name: string; kind: string }) => [c.name, c.kind])).toEqual([['x1', 'numeric'], ['x2', 'numeric']]);
   // A barely trained model on the same data and seed: registered, promoted only if it is better.
   const weak = await run({ output: { dir: 'runs', name: 'train-2' }, optimizer: { type: 'adam', lr: 1e-9 }, trainer: { epochs: 1, batchSize: 32, monitor: 'val/accuracy', mode: 'max' } });
   expect(registry.listVersionNumbers('churn')).toEqual([1, 2]);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '@kiln/core';
+import type { DatasetInfo } from '@kiln/core';
 import type { MlflowFileStore } from '../file-store/mlflow-file-store';
 import type { MlflowModelRegistry, ModelVersionInfo } from './mlflow-model-registry';
 
@@ -22,15 +23,26 @@ export interface ModelFiles {
   baseDir: string;
 }
 
-/** Copies a checkpoint and its config into `artifacts/model` of a run. */
-export function logModelArtifacts(store: MlflowFileStore, runId: string, checkpoint: string, config: Record<string, unknown>, baseDir: string): void {
+/**
+ * A temp folder laid out as a registered model: `checkpoints/best.safetensors`, `config.json`,
+ * `run.json` and, when known, `dataset.json` (the DatasetInfo: inputs, classes, column encodings).
+ * The caller removes it.
+ */
+export function stageModelFolder(checkpoint: string, config: Record<string, unknown>, baseDir: string, dataset?: DatasetInfo): string {
   if (!fs.existsSync(checkpoint)) throw new DataError(`checkpoint ${checkpoint} does not exist`, { where: checkpoint, hint: 'train with the checkpoint callback so a checkpoint is written' });
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-model-'));
+  fs.mkdirSync(path.join(staging, 'checkpoints'));
+  fs.copyFileSync(checkpoint, path.join(staging, 'checkpoints', 'best.safetensors'));
+  fs.writeFileSync(path.join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  fs.writeFileSync(path.join(staging, 'run.json'), `${JSON.stringify({ baseDir, checkpoint }, null, 2)}\n`);
+  if (dataset) fs.writeFileSync(path.join(staging, 'dataset.json'), `${JSON.stringify(dataset, null, 2)}\n`);
+  return staging;
+}
+
+/** Copies a checkpoint and its config (and dataset info) into `artifacts/model` of a run. */
+export function logModelArtifacts(store: MlflowFileStore, runId: string, checkpoint: string, config: Record<string, unknown>, baseDir: string, dataset?: DatasetInfo): void {
+  const staging = stageModelFolder(checkpoint, config, baseDir, dataset);
   try {
-    fs.mkdirSync(path.join(staging, 'checkpoints'));
-    fs.copyFileSync(checkpoint, path.join(staging, 'checkpoints', 'best.safetensors'));
-    fs.writeFileSync(path.join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    fs.writeFileSync(path.join(staging, 'run.json'), `${JSON.stringify({ baseDir, checkpoint }, null, 2)}\n`);
     store.logArtifact(runId, staging, MODEL_ARTIFACT_PATH);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

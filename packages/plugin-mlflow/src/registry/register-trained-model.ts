@@ -1,14 +1,13 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inferMode } from '@kiln/core';
-import type { Hooks, Logger, RunEnd } from '@kiln/core';
+import type { DatasetInfo, Hooks, Logger, RunEnd } from '@kiln/core';
 import { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
 import type { MlflowRestTracker } from '../rest/mlflow-rest-tracker';
 import { MlflowModelRegistry, type ModelVersionInfo, type PromoteMode, type PromoteResult } from './mlflow-model-registry';
 import { MlflowRestRegistry } from './mlflow-rest-registry';
-import { logModelArtifacts, MODEL_ARTIFACT_PATH } from './model-artifacts';
+import { logModelArtifacts, MODEL_ARTIFACT_PATH, stageModelFolder } from './model-artifacts';
 
 /** Same data block and seed → same validation rows: only then are two versions' metrics comparable. */
 export function validationFingerprint(config: { data?: unknown; seed?: number }): string {
@@ -82,7 +81,13 @@ function best(values: number[], mode: PromoteMode): number | undefined {
  * Registers the model of a finished training tracked in a file store (best checkpoint, else last)
  * as a new version of the use-case `name`. Nested runs (tuning trials) are not registered.
  */
-export async function registerTrainedModel(tracker: MlflowFileTracker, end: RunEnd, baseDir: string, logger?: Logger): Promise<RegisteredTraining | undefined> {
+export async function registerTrainedModel(
+  tracker: MlflowFileTracker,
+  end: RunEnd,
+  baseDir: string,
+  logger?: Logger,
+  dataset?: DatasetInfo,
+): Promise<RegisteredTraining | undefined> {
   const runId = tracker.activeRunId;
   const config = end.trainer.config;
   if (!runId || !config.name) return undefined;
@@ -94,7 +99,7 @@ export async function registerTrainedModel(tracker: MlflowFileTracker, end: RunE
     logger?.warn(`mlflow: run ${runId} wrote no checkpoint; model '${config.name}' not registered (add the checkpoint callback)`);
     return undefined;
   }
-  logModelArtifacts(tracker.store, runId, checkpoint, config as unknown as Record<string, unknown>, baseDir);
+  logModelArtifacts(tracker.store, runId, checkpoint, config as unknown as Record<string, unknown>, baseDir, dataset);
   const monitor = config.trainer.monitor;
   const mode = inferMode(monitor, config.trainer.mode);
   const value = best(record.metricHistory[monitor]?.map((p) => p.value) ?? [], mode);
@@ -109,6 +114,7 @@ export async function registerTrainedModelRest(
   monitored: number[],
   baseDir: string,
   logger?: Logger,
+  dataset?: DatasetInfo,
 ): Promise<RegisteredTraining | undefined> {
   const runId = tracker.activeRunId;
   const config = end.trainer.config;
@@ -118,12 +124,8 @@ export async function registerTrainedModelRest(
     logger?.warn(`mlflow: run ${runId} wrote no checkpoint; model '${config.name}' not registered (add the checkpoint callback)`);
     return undefined;
   }
-  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-model-'));
+  const staging = stageModelFolder(checkpoint, config as unknown as Record<string, unknown>, baseDir, dataset);
   try {
-    fs.mkdirSync(path.join(staging, 'checkpoints'));
-    fs.copyFileSync(checkpoint, path.join(staging, 'checkpoints', 'best.safetensors'));
-    fs.writeFileSync(path.join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    fs.writeFileSync(path.join(staging, 'run.json'), `${JSON.stringify({ baseDir, checkpoint }, null, 2)}\n`);
     await tracker.logArtifact(staging, MODEL_ARTIFACT_PATH);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -134,10 +136,10 @@ export async function registerTrainedModelRest(
 }
 
 /** Taps `afterRun` so every top-level training registers its model; a registry failure is a warning, not a failed training. */
-export function tapModelRegistration(hooks: Hooks, tracker: MlflowFileTracker | MlflowRestTracker, baseDir: string, logger?: Logger): void {
+export function tapModelRegistration(hooks: Hooks, tracker: MlflowFileTracker | MlflowRestTracker, baseDir: string, logger?: Logger, dataset?: DatasetInfo): void {
   if (tracker instanceof MlflowFileTracker) {
     hooks.afterRun.tapPromise('MlflowModelRegistration', async (end) => {
-      await registerTrainedModel(tracker, end, baseDir, logger);
+      await registerTrainedModel(tracker, end, baseDir, logger, dataset);
     });
     return;
   }
@@ -150,7 +152,7 @@ export function tapModelRegistration(hooks: Hooks, tracker: MlflowFileTracker | 
   const registry = new MlflowRestRegistry({ uri: tracker.client.base, env: tracker.env });
   hooks.afterRun.tapPromise('MlflowModelRegistration', async (end) => {
     try {
-      await registerTrainedModelRest(tracker, registry, end, monitored, baseDir, logger);
+      await registerTrainedModelRest(tracker, registry, end, monitored, baseDir, logger, dataset);
     } catch (error) {
       logger?.warn(`mlflow: model '${end.trainer.config.name}' not registered on ${tracker.client.base}: ${(error as Error).message}`);
     }
