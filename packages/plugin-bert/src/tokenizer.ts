@@ -102,7 +102,23 @@ export function readVocabulary(file: string): { tokens: string[]; options: Parti
   if (file.endsWith('.json')) return parseTokenizerJson(text, file);
   const tokens = text.split('\n');
   if (tokens[tokens.length - 1] === '') tokens.pop();
-  return { tokens: tokens.map((t) => t.replace(/\r$/, '')), options: {} };
+  return { tokens: tokens.map((t) => t.replace(/\r$/, '')), options: tokenizerConfigOptions(path.join(path.dirname(file), 'tokenizer_config.json')) };
+}
+
+/** do_lower_case / strip_accents / tokenize_chinese_chars of a tokenizer_config.json beside vocab.txt (cased checkpoints set do_lower_case: false). */
+function tokenizerConfigOptions(file: string): Partial<WordPieceOptions> {
+  if (!fs.existsSync(file)) return {};
+  let json: { do_lower_case?: boolean; strip_accents?: boolean | null; tokenize_chinese_chars?: boolean };
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new DataError(`tokenizer_config.json is not valid JSON: ${(error as Error).message}`, { where: file });
+  }
+  const options: Partial<WordPieceOptions> = {};
+  if (typeof json.do_lower_case === 'boolean') options.lowercase = json.do_lower_case;
+  if (typeof json.strip_accents === 'boolean') options.stripAccents = json.strip_accents;
+  if (typeof json.tokenize_chinese_chars === 'boolean') options.tokenizeChineseChars = json.tokenize_chinese_chars;
+  return options;
 }
 
 /** The WordPiece vocabulary and BERT normalizer settings of a Hugging Face tokenizer.json. */

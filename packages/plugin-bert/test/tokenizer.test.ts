@@ -74,6 +74,10 @@ describe('WordPiece tokenizer (BertTokenizer semantics)', () => {
     try {
       fs.writeFileSync(path.join(dir, 'vocab.txt'), `${VOCAB.join('\n')}\n`);
       expect(WordPieceTokenizer.fromFile(dir).encode('Hello!').ids).toEqual([2, id('hello'), id('!'), 3]);
+      // A cased checkpoint says do_lower_case: false in tokenizer_config.json beside vocab.txt.
+      fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
+      expect(WordPieceTokenizer.fromFile(dir).tokenize('Hello hello')).toEqual(['[UNK]', 'hello']);
+      fs.rmSync(path.join(dir, 'tokenizer_config.json'));
       const json = {
         normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false },
         model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])) },

@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { ConfigError, DataError, type Dataset, type Reader, type Split } from '@kiln/core';
 import { generateNer, generateTextClassification, NER_TAGS, SENTIMENT_CLASSES, TOPIC_CLASSES } from '@kiln/plugin-data';
-import { buildWordPieceVocabulary, WordPieceTokenizer } from '../tokenizer';
+import { buildWordPieceVocabulary, readVocabulary, resolveVocabularyFile, WordPieceTokenizer } from '../tokenizer';
 import { classificationDataset, tokenClassificationDataset, type ClassificationRow, type TokenRow } from './text-dataset';
 
 export interface TextReaderContext {
@@ -16,12 +16,16 @@ const tokenizerShape = {
   vocab: z.string().optional()
     .describe('vocab.txt or tokenizer.json (or a directory holding one, e.g. a Hugging Face checkpoint dir); default: a WordPiece vocabulary built from the training split'),
   maxVocabSize: z.number().int().min(10).optional().describe('Cap of the vocabulary built from the training split (ignored with vocab)'),
-  lowercase: z.boolean().default(true).describe('Lower-case and strip accents (uncased BERT); a tokenizer.json normalizer overrides it'),
+  lowercase: z.boolean().default(true).describe('Lower-case and strip accents (uncased BERT); with vocab, the tokenizer.json normalizer or tokenizer_config.json do_lower_case wins'),
   maxLength: z.number().int().min(3).default(128).describe('Tokens per example including [CLS]/[SEP]; longer inputs are truncated (longest first for pairs), shorter padded'),
 };
 
 function makeTokenizer(options: { vocab?: string; maxVocabSize?: number; lowercase: boolean }, baseDir: string, corpus: () => Iterable<string>): WordPieceTokenizer {
-  if (options.vocab) return WordPieceTokenizer.fromFile(path.resolve(baseDir, options.vocab), { lowercase: options.lowercase });
+  if (options.vocab) {
+    // The file's own settings (tokenizer.json normalizer, tokenizer_config.json do_lower_case) win over the option.
+    const read = readVocabulary(resolveVocabularyFile(path.resolve(baseDir, options.vocab)));
+    return new WordPieceTokenizer(read.tokens, { lowercase: options.lowercase, ...read.options });
+  }
   return new WordPieceTokenizer(buildWordPieceVocabulary(corpus(), { lowercase: options.lowercase, maxSize: options.maxVocabSize }), { lowercase: options.lowercase });
 }
 
