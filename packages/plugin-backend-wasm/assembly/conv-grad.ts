@@ -296,3 +296,147 @@ export function sumMiddle(x: usize, out: usize, tmp: usize, outer: i32, reduce: 
     }
   }
 }
+
+/** Scratch bytes convForward needs: packed filter panels + one zero row. */
+export function forwardScratchBytes(cin: i32, cout: i32, taps: i32): i32 {
+  const cout8 = (cout + 7) & ~7;
+  return (taps * cin * cout8 + cin + 8) * 4 + 64;
+}
+
+/**
+ * Forward conv as an indirect GEMM (XNNPACK's igemm scheme), NHWC:
+ * y[b, oy, ox, co] = act(bias[co] + Σ_{kh, kw, ci} x[b, oy·sh + kh·dh − top, ox·sw + kw·dw − left, ci] · w(kh, kw, ci, co)).
+ * No im2col: the micro-kernel reads 4 output pixels' input rows through pointers (a zero row
+ * where the window leaves x). The filter is packed once into 8-column panels, k-major.
+ * mode 0: w is HWIO [kh, kw, ci, co] (forward conv). mode 1: w is the forward filter
+ * [KH, KW, co, ci] of the conv whose input gradient this computes, read flipped and transposed
+ * (the stride-1 input gradient is this conv over dy). bias = 0: none. relu != 0: max(·, 0).
+ */
+export function convForward(
+  x: usize, w: usize, bias: usize, y: usize, scratch: usize,
+  batch: i32, inH: i32, inW: i32, cin: i32,
+  outH: i32, outW: i32, cout: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwl: i32, top: i32, left: i32,
+  mode: i32, relu: i32, chunk: i32,
+): void {
+  const cout8 = (cout + 7) & ~7;
+  const coBlocks = cout8 >> 3;
+  const taps = kh * kw;
+  const k = taps * cin;
+  const base = (scratch + 15) & ~(<usize>15);
+  const wPanel = base;                                          // [coBlocks][tap][ci][8]
+  const zeroRow = wPanel + <usize>(taps * cin * cout8 * 4);     // cin (+ 8) zeros
+  zero(zeroRow, (cin + 8) * 4);
+  if (cout8 != cout) zero(wPanel, taps * cin * cout8 * 4);
+  for (let t = 0; t < taps; t++) {
+    const ft = mode == 0 ? t : taps - 1 - t;
+    for (let ci = 0; ci < cin; ci++) {
+      for (let co = 0; co < cout; co++) {
+        const src = mode == 0 ? w + <usize>(((ft * cin + ci) * cout + co) * 4) : w + <usize>(((ft * cout + co) * cin + ci) * 4);
+        store<f32>(wPanel + <usize>(((((co >> 3) * taps + t) * cin + ci) * 8 + (co & 7)) * 4), load<f32>(src));
+      }
+    }
+  }
+  const pixels = batch * outH * outW;
+  const plane = outH * outW;
+  const relu0 = f32x4.splat(0);
+  for (let p0 = 0; p0 < pixels; p0 += chunk) {
+    const p1 = min(pixels, p0 + chunk);
+    for (let cb = 0; cb < coBlocks; cb++) {
+      const c0 = cb << 3;
+      const bp0 = wPanel + <usize>(cb * k * 32);
+      let b0v = f32x4.splat(0);
+      let b1v = f32x4.splat(0);
+      if (bias != 0) {
+        if (c0 + 8 <= cout) {
+          b0v = v128.load(bias + <usize>(c0 * 4));
+          b1v = v128.load(bias + <usize>(c0 * 4), 16);
+        } else {
+          for (let j = c0; j < cout; j++) {
+            const v = load<f32>(bias + <usize>(j * 4));
+            const lane = j - c0;
+            if (lane == 0) b0v = f32x4.replace_lane(b0v, 0, v);
+            else if (lane == 1) b0v = f32x4.replace_lane(b0v, 1, v);
+            else if (lane == 2) b0v = f32x4.replace_lane(b0v, 2, v);
+            else if (lane == 3) b0v = f32x4.replace_lane(b0v, 3, v);
+            else if (lane == 4) b1v = f32x4.replace_lane(b1v, 0, v);
+            else if (lane == 5) b1v = f32x4.replace_lane(b1v, 1, v);
+            else if (lane == 6) b1v = f32x4.replace_lane(b1v, 2, v);
+          }
+        }
+      }
+      for (let pb = p0; pb < p1; pb += 4) {
+        // The 4 pixels (the last block may repeat pixel p1−1; its result is not stored).
+        const q0 = pb;
+        const q1 = min(pb + 1, p1 - 1);
+        const q2 = min(pb + 2, p1 - 1);
+        const q3 = min(pb + 3, p1 - 1);
+        const n0 = q0 / plane; const r0 = q0 - n0 * plane; const y0 = r0 / outW; const x0 = r0 - y0 * outW;
+        const n1 = q1 / plane; const r1 = q1 - n1 * plane; const y1 = r1 / outW; const x1 = r1 - y1 * outW;
+        const n2 = q2 / plane; const r2 = q2 - n2 * plane; const y2 = r2 / outW; const x2 = r2 - y2 * outW;
+        const n3 = q3 / plane; const r3 = q3 - n3 * plane; const y3 = r3 / outW; const x3 = r3 - y3 * outW;
+        let c00 = b0v; let c01 = b1v; let c10 = b0v; let c11 = b1v;
+        let c20 = b0v; let c21 = b1v; let c30 = b0v; let c31 = b1v;
+        let bp = bp0;
+        for (let ty = 0; ty < kh; ty++) {
+          const dyo = ty * dh - top;
+          const iy0 = y0 * sh + dyo; const iy1 = y1 * sh + dyo; const iy2 = y2 * sh + dyo; const iy3 = y3 * sh + dyo;
+          for (let tx = 0; tx < kw; tx++) {
+            const dxo = tx * dwl - left;
+            const ix0 = x0 * sw + dxo; const ix1 = x1 * sw + dxo; const ix2 = x2 * sw + dxo; const ix3 = x3 * sw + dxo;
+            let a0 = iy0 >= 0 && iy0 < inH && ix0 >= 0 && ix0 < inW ? x + <usize>((((n0 * inH + iy0) * inW + ix0) * cin) * 4) : zeroRow;
+            let a1 = iy1 >= 0 && iy1 < inH && ix1 >= 0 && ix1 < inW ? x + <usize>((((n1 * inH + iy1) * inW + ix1) * cin) * 4) : zeroRow;
+            let a2 = iy2 >= 0 && iy2 < inH && ix2 >= 0 && ix2 < inW ? x + <usize>((((n2 * inH + iy2) * inW + ix2) * cin) * 4) : zeroRow;
+            let a3 = iy3 >= 0 && iy3 < inH && ix3 >= 0 && ix3 < inW ? x + <usize>((((n3 * inH + iy3) * inW + ix3) * cin) * 4) : zeroRow;
+            for (let ci = 0; ci < cin; ci++) {
+              const b0 = v128.load(bp, 0);
+              const b1 = v128.load(bp, 16);
+              const s0 = v128.load32_splat(a0);
+              c00 = f32x4.add(c00, f32x4.mul(s0, b0));
+              c01 = f32x4.add(c01, f32x4.mul(s0, b1));
+              const s1 = v128.load32_splat(a1);
+              c10 = f32x4.add(c10, f32x4.mul(s1, b0));
+              c11 = f32x4.add(c11, f32x4.mul(s1, b1));
+              const s2 = v128.load32_splat(a2);
+              c20 = f32x4.add(c20, f32x4.mul(s2, b0));
+              c21 = f32x4.add(c21, f32x4.mul(s2, b1));
+              const s3 = v128.load32_splat(a3);
+              c30 = f32x4.add(c30, f32x4.mul(s3, b0));
+              c31 = f32x4.add(c31, f32x4.mul(s3, b1));
+              a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+              bp += 32;
+            }
+          }
+        }
+        if (relu != 0) {
+          c00 = f32x4.max(c00, relu0); c01 = f32x4.max(c01, relu0); c10 = f32x4.max(c10, relu0); c11 = f32x4.max(c11, relu0);
+          c20 = f32x4.max(c20, relu0); c21 = f32x4.max(c21, relu0); c30 = f32x4.max(c30, relu0); c31 = f32x4.max(c31, relu0);
+        }
+        const count = min(4, p1 - pb);
+        if (c0 + 8 <= cout) {
+          const d0 = y + <usize>((pb * cout + c0) * 4);
+          v128.store(d0, c00); v128.store(d0, c01, 16);
+          if (count > 1) { const d1 = d0 + <usize>(cout * 4); v128.store(d1, c10); v128.store(d1, c11, 16); }
+          if (count > 2) { const d2 = d0 + <usize>(cout * 8); v128.store(d2, c20); v128.store(d2, c21, 16); }
+          if (count > 3) { const d3 = d0 + <usize>(cout * 12); v128.store(d3, c30); v128.store(d3, c31, 16); }
+        } else {
+          // Partial column block: lane by lane.
+          storeTail(y + <usize>((pb * cout + c0) * 4), c00, c01, cout - c0);
+          if (count > 1) storeTail(y + <usize>(((pb + 1) * cout + c0) * 4), c10, c11, cout - c0);
+          if (count > 2) storeTail(y + <usize>(((pb + 2) * cout + c0) * 4), c20, c21, cout - c0);
+          if (count > 3) storeTail(y + <usize>(((pb + 3) * cout + c0) * 4), c30, c31, cout - c0);
+        }
+      }
+    }
+  }
+}
+
+function storeTail(dst: usize, lo: v128, hi: v128, n: i32): void {
+  if (n > 0) store<f32>(dst, f32x4.extract_lane(lo, 0));
+  if (n > 1) store<f32>(dst, f32x4.extract_lane(lo, 1), 4);
+  if (n > 2) store<f32>(dst, f32x4.extract_lane(lo, 2), 8);
+  if (n > 3) store<f32>(dst, f32x4.extract_lane(lo, 3), 12);
+  if (n > 4) store<f32>(dst, f32x4.extract_lane(hi, 0), 16);
+  if (n > 5) store<f32>(dst, f32x4.extract_lane(hi, 1), 20);
+  if (n > 6) store<f32>(dst, f32x4.extract_lane(hi, 2), 24);
+}

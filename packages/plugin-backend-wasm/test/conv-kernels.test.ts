@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackend } from '../src/wasm-backend';
 import { CpuBackend } from '../src/cpu-backend';
-import { randomValues } from './helpers';
+import { randomValues, relativeError } from './helpers';
+import { KILN_FORWARD_CONV } from '../src/kernels/kiln-wasm';
 
 /** Σ a·b in float64. */
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -114,5 +115,38 @@ describe('Sum and Mean over non-innermost axes (Kiln kernel) match cpu', () => {
     const values = new Float32Array(70000 * 5).map((_, i) => row[i % 5]);
     const got = tf.tidy(() => Array.from(tf.sum(tf.tensor(values, [70000, 5]), 0).dataSync()));
     row.forEach((v, i) => expect(Math.abs(got[i] - 70000 * Math.fround(v)) / (70000 * v)).toBeLessThan(2e-6));
+  });
+});
+
+describe("Kiln's forward conv (indirect GEMM) matches cpu", () => {
+  type Case = [string, number[], number[], number | [number, number], 'same' | 'valid' | number, number, boolean, 'linear' | 'relu'];
+  const cases: Case[] = [
+    ['3x3 stride 2 same, bias + relu', [2, 9, 8, 8], [3, 3, 8, 16], 2, 'same', 1, true, 'relu'],
+    ['3x3 stride 1 same, partial tiles 13 → 11', [3, 7, 6, 13], [3, 3, 13, 11], 1, 'same', 1, false, 'linear'],
+    ['1x1 stride 2 valid projection', [2, 8, 8, 16], [1, 1, 16, 24], 2, 'valid', 1, false, 'linear'],
+    ['3x3 dilation 2 same, bias', [2, 9, 9, 5], [3, 3, 5, 7], 1, 'same', 2, true, 'linear'],
+    ['5x3 strides [2,1] valid, 3 channels (stem-like), pixels not a multiple of 4', [1, 7, 5, 3], [5, 3, 3, 9], [2, 1], 'valid', 1, true, 'relu'],
+  ];
+  it.each(cases)('%s', async (_name, xs, fs, strides, pad, dilation, withBias, activation) => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomValues(xs.reduce((a, b) => a * b, 1), 31), xs as [number, number, number, number]);
+        const filter = tf.tensor4d(randomValues(fs.reduce((a, b) => a * b, 1), 32), fs as [number, number, number, number]);
+        const bias = withBias ? tf.tensor1d(randomValues(fs[3], 33)) : undefined;
+        const y = tf.fused.conv2d({ x, filter, bias, strides, pad, dilations: dilation, activation });
+        return { shape: y.shape, values: y.dataSync() };
+      });
+    await new CpuBackend().activate();
+    const expected = run();
+    await new WasmBackend().activate();
+    KILN_FORWARD_CONV.use = 'always';
+    try {
+      const got = run();
+      expect(got.shape).toEqual(expected.shape);
+      expect(relativeError(got.values, expected.values)).toBeLessThan(1e-5);
+      if (activation === 'relu') expect(Math.min(...got.values)).toBe(0);
+    } finally {
+      KILN_FORWARD_CONV.use = 'strided';
+    }
   });
 });

@@ -52,6 +52,13 @@ describe('wasm gradients match cpu (1e-4 relative)', () => {
       );
     });
 
+    it('strided conv2d + bias + relu (Kiln forward igemm, scatter input gradient)', async () => {
+      await expectMatch(
+        (a, f, b) => tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 2, pad: 'same', activation: 'relu' }),
+        [x([2, 9, 9, 8]), x([3, 3, 8, 12]), x([12])],
+      );
+    });
+
     it('conv2dTranspose (uses Conv2DBackpropInput forward, Conv2DBackpropFilter backward)', async () => {
       await expectMatch((a, f) => tf.conv2dTranspose(a as tf.Tensor4D, f as tf.Tensor4D, [2, 8, 8, 3], 2, 'same'), [x([2, 4, 4, 5]), x([3, 3, 3, 5])]);
     });

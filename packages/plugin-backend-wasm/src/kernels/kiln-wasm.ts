@@ -35,6 +35,8 @@ interface KilnWasmExports {
   inputScratchBytes(cin: number, cout: number, taps: number, chunk: number): number;
   convBackpropFilter(...args: number[]): void;
   convBackpropInput(...args: number[]): void;
+  forwardScratchBytes(cin: number, cout: number, taps: number): number;
+  convForward(...args: number[]): void;
   sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
 }
 
@@ -115,6 +117,16 @@ export function inputGradNHWC(backend: WasmBackendInternals, ex: KilnWasmExports
   const filterShape = filter.shape as [number, number, number, number];
   const g = convGeometry(inputShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false);
   const [kh, kw, cin, cout] = filterShape;
+  if (g.strideHeight === 1 && g.strideWidth === 1 && KILN_INPUT_GRAD.viaFlippedConv) {
+    // dx[i] = Σ_k dy[i + top − k·d]·w[k] = Σ_k' dy[i − top' + k'·d]·w[K−1−k'] with top' = (K−1)·d − top:
+    // a forward conv of dy (cout channels) with the flipped, transposed filter.
+    const flipped: ConvGeometry = {
+      batch: g.batch, inHeight: g.outHeight, inWidth: g.outWidth, inChannels: cout, outHeight: g.inHeight, outWidth: g.inWidth,
+      filterHeight: kh, filterWidth: kw, strideHeight: 1, strideWidth: 1, dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth,
+      top: (kh - 1) * g.dilationHeight - g.top, left: (kw - 1) * g.dilationWidth - g.left,
+    };
+    return convForwardNHWC(backend, ex, dy, filter, undefined, false, flipped, cin, 'flipped', inputShape);
+  }
   const out = backend.makeOutput(inputShape, 'float32');
   const chunk = inputChunk(cout);
   withScratch(backend, ex.inputScratchBytes(cin, cout, kh * kw, chunk), (scratch) => {
@@ -197,3 +209,67 @@ export function reduceOverMiddleAxes(kind: 'sum' | 'mean', original: tf.KernelCo
     return out;
   };
 }
+
+/** Output pixels per block of the forward igemm: the input rows they read ≈ 256 KB. */
+export function forwardChunk(cin: number, taps: number): number {
+  return Math.max(16, Math.min(1024, Math.floor(65536 / (cin * taps) / 4) * 4));
+}
+
+/**
+ * y = act(conv(x, w) + bias), NHWC, by Kiln's indirect GEMM. mode 'forward': w is HWIO;
+ * mode 'flipped': w is the [KH, KW, cout, cin] filter of the conv whose stride-1 input gradient
+ * this is (read spatially flipped and transposed, nothing materialised).
+ */
+export function convForwardNHWC(
+  backend: WasmBackendInternals, ex: KilnWasmExports, x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, relu: boolean,
+  g: ConvGeometry, cout: number, mode: 'forward' | 'flipped', outShape: number[],
+): tf.TensorInfo {
+  const taps = g.filterHeight * g.filterWidth;
+  const out = backend.makeOutput(outShape, 'float32');
+  withScratch(backend, ex.forwardScratchBytes(g.inChannels, cout, taps), (scratch) => {
+    ex.convForward(
+      offset(backend, x), offset(backend, w), bias === undefined ? 0 : offset(backend, bias), offset(backend, out), scratch,
+      ...geometryArgs(g, cout), mode === 'forward' ? 0 : 1, relu ? 1 : 0, forwardChunk(g.inChannels, taps),
+    );
+  });
+  return out;
+}
+
+interface ForwardAttrs extends ConvGradAttrs {
+  activation?: string;
+}
+
+/**
+ * Conv2D / FusedConv2D (bias, relu or linear; NHWC) on Kiln's igemm; anything else (other
+ * activations, prelu weights, NCHW) goes to `original`.
+ */
+export function conv2dForwardKernel(original: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const attrs = args.attrs as unknown as ForwardAttrs;
+    const x = args.inputs.x as tf.TensorInfo;
+    const filter = args.inputs.filter as tf.TensorInfo;
+    const bias = args.inputs.bias as tf.TensorInfo | undefined;
+    const activation = attrs.activation ?? 'linear';
+    if (isChannelsFirst(attrs.dataFormat) || (activation !== 'linear' && activation !== 'relu') || args.inputs.preluActivationWeights !== undefined) return original(args);
+    const [, , , cout] = filter.shape;
+    if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== cout || bias.dtype !== 'float32')) return original(args);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined || KILN_FORWARD_CONV.use === 'never') return original(args);
+    const g = convGeometry(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false);
+    // Measured: Kiln's igemm is 1.2–2x XNNPACK's on strided convs and level with it at stride 1,
+    // where tfjs-wasm's XNNPACK path stays; a 3-channel stem is faster in XNNPACK.
+    const strided = g.strideHeight > 1 || g.strideWidth > 1;
+    if (KILN_FORWARD_CONV.use === 'strided' && (!strided || g.inChannels < 8)) return original(args);
+    return convForwardNHWC(backend, ex, x, filter, bias, activation === 'relu', g, cout, 'forward', [g.batch, g.outHeight, g.outWidth, cout]);
+  };
+}
+
+/**
+ * Which forward convs (Conv2D, FusedConv2D with bias/relu) run on Kiln's igemm: 'strided' (the
+ * default: stride > 1 and ≥ 8 input channels), 'always', or 'never' (all on tfjs-wasm's XNNPACK).
+ */
+export const KILN_FORWARD_CONV: { use: 'strided' | 'always' | 'never' } = { use: 'strided' };
+
+/** Switch for benchmarks: stride-1 input gradients as a flipped forward conv (true) or dy·wᵀ + col2im (false). */
+export const KILN_INPUT_GRAD = { viaFlippedConv: true };

@@ -8,7 +8,7 @@ import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
-import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, reduceOverMiddleAxes } from './kiln-wasm';
+import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -58,8 +58,9 @@ const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['Tile', tileAsBroadcast],
   ['Sum', (k) => reduceOverMiddleAxes('sum', k)],
   ['Mean', (k) => reduceOverMiddleAxes('mean', k)],
-  ['Conv2D', forwardWithExplicitPadding],
-  ['FusedConv2D', forwardWithExplicitPadding],
+  // Kiln's igemm for NHWC convs with bias/relu; the padded XNNPACK kernel for the rest.
+  ['Conv2D', (k) => conv2dForwardKernel(forwardWithExplicitPadding(k))],
+  ['FusedConv2D', (k) => conv2dForwardKernel(forwardWithExplicitPadding(k))],
   ['DepthwiseConv2dNative', forwardWithExplicitPadding],
   ['FusedDepthwiseConv2D', forwardWithExplicitPadding],
 ];
