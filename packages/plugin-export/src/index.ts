@@ -9,14 +9,18 @@ export * from './tfjs/tfjs-exporter';
 export * from './onnx/convert';
 export * from './onnx/verify';
 export * from './onnx/onnx-exporter';
+export * from './onnx/bert-graph';
 export * from './run-loader';
 export * from './export-model';
 export * from './predict/predictor';
 export * from './predict/inputs';
 export * from './predict/postprocess';
+export * from './predict/text';
 export * from './predict/predict';
 export * from './serve/batcher';
 export * from './serve/server';
+export * from './serve/served-model';
+export * from './serve/champion-watcher';
 export { exportCommand, predictCommand, serveCommand };
 
 export default definePlugin({

@@ -6,6 +6,8 @@ import * as ort from 'onnxruntime-node';
 import { KilnError } from '@kiln/core';
 import { convertToOnnx } from '../src/onnx/convert';
 import { sampleInputs, verifyOnnx } from '../src/onnx/verify';
+import { onnx } from 'onnx-proto';
+import { ResNetBackbone } from '@kiln/plugin-resnet';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -124,5 +126,35 @@ describe('ONNX conversion matches tfjs-layers in ONNX Runtime', () => {
     const model = tfl.model({ inputs: input, outputs: out });
     expect(() => convertToOnnx(model)).toThrow(/LSTM/);
     model.dispose();
+  });
+});
+
+describe('ResNet-18 from plugin-resnet', () => {
+  test.each([
+    ['cifar', [8, 8, 3]],
+    ['imagenet', [32, 32, 3]],
+  ] as const)('%s stem (width ×0.125) converts, and ONNX Runtime matches it within 1e-4', async (stem, shape) => {
+    const lm = new ResNetBackbone({ depth: 18, stem, widthMultiplier: 0.125, zeroInitResidual: false }, { inputShape: [...shape], seed: 2 }).classifier(10, { seed: 2 });
+    try {
+      // He-initialized convs as built; BN statistics and affine made non-trivial (random std-0.5 convs would blow activations up to 1e6).
+      lm.setWeights(lm.weights.map((w, i) => {
+        const n = w.originalName;
+        const s = w.shape as number[];
+        if (n.endsWith('moving_variance')) return tf.randomUniform(s, 0.5, 2, 'float32', i);
+        if (n.endsWith('moving_mean') || n.endsWith('beta')) return tf.randomNormal(s, 0, 0.1, 'float32', i);
+        if (n.endsWith('gamma')) return tf.randomUniform(s, 0.5, 1.5, 'float32', i);
+        return w.read();
+      }));
+      const conv = convertToOnnx(lm);
+      const graph = onnx.ModelProto.decode(conv.bytes).graph!;
+      const count = (op: string) => graph.node!.filter((n) => n.opType === op).length;
+      // Stem conv + 8 basic blocks × 2 convs + 3 projection shortcuts (stages 2-4) = 20 convs, 8 residual adds.
+      expect(count('Conv')).toBe(20);
+      expect(count('Sum') + count('Add')).toBeGreaterThanOrEqual(8);
+      const report = await verifyOnnx(lm, conv.bytes, conv.inputNames, conv.outputName, { tolerance: 1e-4, batchSizes: [1, 3] });
+      expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    } finally {
+      lm.dispose();
+    }
   });
 });

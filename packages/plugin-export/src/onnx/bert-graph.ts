@@ -27,7 +27,7 @@ export interface BertLikeModel {
   getWeights(): tf.NamedTensorMap;
   apply(inputs: Record<string, tf.Tensor>, options: { training: boolean }): tf.Tensor;
   head?: string;
-  inputKeys?: string[];
+  inputKeys?: readonly string[];
   labels?: string[];
   vocabulary?: string[];
 }

@@ -10,8 +10,11 @@ export type TfjsExporterOptions = z.output<typeof TfjsExporterOptions>;
 export function layersModelOf(model: Model, format: string): LayersModel {
   const lm = model.layersModel as LayersModel | undefined;
   if (!lm || typeof (lm as { save?: unknown }).save !== 'function') {
+    const bert = typeof (model as { bertConfig?: unknown }).bertConfig === 'object';
     throw new TrainingError(`model ${model.name} has no tfjs-layers model, so it cannot be exported as ${format}`, {
-      hint: 'wrap the model in LayersModelAdapter (plugin-train-basics) or write an exporter for it',
+      hint: bert
+        ? 'BERT models export with --format onnx (or as a Hugging Face directory with the save-huggingface callback)'
+        : 'wrap the model in LayersModelAdapter (plugin-train-basics) or write an exporter for it',
     });
   }
   return lm;
