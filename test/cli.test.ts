@@ -67,13 +67,18 @@ describe('kiln CLI', () => {
     expect(JSON.parse(out.stdout).config.seed).toBe(1234);
   });
 
-  it('kiln info selects wasm under auto, and names the install command for a missing backend', () => {
+  it('kiln info selects the best available backend under auto, and names the install command for a missing backend', () => {
     const dir = project({});
     const info = kiln(dir, 'info', '--json');
     expect(info.code).toBe(0);
     const parsed = JSON.parse(info.stdout);
-    expect(parsed.backend.name).toBe('wasm');
-    expect(parsed.backend.simd).toBe(true);
+    type Listed = { name: string; priority: number; availability: { ok: boolean } };
+    const best = (parsed.backends as Listed[]).filter((b) => b.availability.ok).sort((a, b) => b.priority - a.priority)[0];
+    expect(parsed.backend.name).toBe(best.name);
+    expect(['native', 'wasm']).toContain(best.name);
+    const wasm = JSON.parse(kiln(dir, 'info', '--json', '--set', 'backend=wasm').stdout);
+    expect(wasm.backend.name).toBe('wasm');
+    expect(wasm.backend.simd).toBe(true);
     expect(parsed.backends.find((b: { name: string }) => b.name === 'tensorflow').availability.ok).toBe(false);
     const missing = kiln(dir, 'info', '--set', 'backend=tensorflow');
     expect(missing.code).toBe(1);

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { activateBackend, KILN_VERSION, Tokens, type Command } from '@kiln/core';
+import { activateBackend, backendBlock, KILN_VERSION, Tokens, type Command } from '@kiln/core';
 
 /** `kiln info`: versions, the backend `backend:` selects, threads and SIMD. */
 export const infoCommand: Command = {
@@ -30,7 +30,7 @@ export const infoCommand: Command = {
     const lines = [
       `kiln      ${info.kiln}`,
       `node      ${info.node} (${info.platform}, ${info.cpus} cpus)`,
-      `backend   ${selected.name} (tfjs '${selected.tfBackend}' ${selected.version}; requested: ${info.requested})`,
+      `backend   ${selected.name} (tfjs '${selected.tfBackend}' ${selected.version}; requested: ${backendBlock(info.requested).type})`,
       `threads   ${selected.threads}`,
       `simd      ${selected.simd === undefined ? 'n/a' : selected.simd ? 'on' : 'off'}`,
       ...Object.entries(selected.details ?? {}).map(([k, v]) => `${k.padEnd(9)} ${v}`),

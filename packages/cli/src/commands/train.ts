@@ -16,10 +16,17 @@ export const trainCommand: Command = {
   description: 'train the model the config describes',
   options: [
     { flags: '--resume [run]', description: 'continue the newest run (or the given run dir / checkpoint) from its last checkpoint' },
+    { flags: '--init-weights <checkpoint>', description: 'start from the model weights of a checkpoint or run dir (fine-tuning; fresh optimizer)' },
     { flags: '--json', description: 'print the result as JSON on stdout' },
   ],
   async run(_args, options, { resolved, logger, cwd, stdout }) {
-    const result = await trainResolved(resolved, { cwd, logger, resume: options.resume as boolean | string | undefined });
+    const result = await trainResolved(resolved, {
+      cwd,
+      logger,
+      resume: options.resume as boolean | string | undefined,
+      initWeights: options.initWeights as string | undefined,
+      handleSignals: true,
+    });
     if (options.json) {
       stdout.write(`${JSON.stringify({ runDir: result.runDir, logs: result.logs, best: result.best, checkpoints: result.checkpoints, epochs: result.epochsRun, steps: result.stepsRun, stopReason: result.stopReason }, null, 2)}\n`);
       return 0;

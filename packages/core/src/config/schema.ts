@@ -28,7 +28,10 @@ export const KilnConfigSchema = z.strictObject({
   extends: z.union([z.string(), z.array(z.string())]).optional().describe('Presets or files this config builds on.'),
   plugins: z.array(z.string()).default([]).describe('Plugin packages or relative paths to load.'),
   seed: z.number().int().default(42).describe('One seed for data order, initialization and augmentation.'),
-  backend: z.string().default('auto').describe('auto | wasm | cpu | tensorflow | tensorflow-gpu | a plugin backend name.'),
+  backend: z
+    .union([z.string(), ComponentBlockSchema])
+    .default('auto')
+    .describe('auto | native | wasm | cpu | tensorflow | tensorflow-gpu | a plugin backend name; or `{ type, ...options }` to pass that backend its options.'),
   data: ComponentBlockSchema.optional().describe('Reader block.'),
   sampler: ComponentBlockSchema.optional().describe('Sampler block (default: random).'),
   model: ComponentBlockSchema.optional().describe('Model block.'),
@@ -41,6 +44,7 @@ export const KilnConfigSchema = z.strictObject({
   trainer: TrainerOptionsSchema.default(TrainerOptionsSchema.parse({})).describe('Loop settings.'),
   output: OutputOptionsSchema.default(OutputOptionsSchema.parse({})).describe('Where runs are written.'),
   tune: z.record(z.string(), z.unknown()).optional().describe('Tuning study (see the tuner plugins).'),
+  retrain: z.record(z.string(), z.unknown()).optional().describe('Retraining policy for `kiln retrain` (see @kiln/plugin-mlflow).'),
 });
 
 export type KilnConfig = z.infer<typeof KilnConfigSchema>;

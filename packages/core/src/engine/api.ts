@@ -36,6 +36,21 @@ export interface RunOptions {
 export interface TrainOptions extends RunOptions {
   /** `true`: continue the newest run in output.dir; a path: that run dir or checkpoint. */
   resume?: boolean | string;
+  /**
+   * The run directory to write (default: `output.dir/output.name`, or the resumed run's). With
+   * `resume` naming a checkpoint elsewhere, training continues that checkpoint into this new
+   * directory (a tuner's promoted trial), leaving the original run untouched.
+   */
+  runDir?: string;
+  /** A checkpoint (or run dir: its best, else last) whose model weights start the training; the optimizer starts fresh (fine-tuning). */
+  initWeights?: string;
+  /** Passed to the tracker's startRun: a parent run (tuning trials), a run name, extra tags. */
+  trackerRun?: { parentRunId?: string; runName?: string; tags?: Record<string, string> };
+  /**
+   * On SIGINT/SIGTERM, mark the run KILLED (run.json and tracker) before the process exits
+   * with 128+signal. Checkpoints already written stay, so `--resume` continues. The CLI sets it.
+   */
+  handleSignals?: boolean;
 }
 
 export interface TrainResult extends FitResult {
@@ -45,6 +60,8 @@ export interface TrainResult extends FitResult {
   best?: { monitor: string; value: number; epoch: number };
   checkpoints: { last?: string; best?: string };
   runRecord: string;
+  /** The tracker's id for this run, when a tracker is configured. */
+  trackerRunId?: string;
 }
 
 /** Everything a run is made of, built from a resolved config. */
@@ -151,35 +168,96 @@ function resolveResume(resume: boolean | string, outputDir: string, cwd: string)
   return { runDir: target, checkpoint };
 }
 
+/** A checkpoint file, or a run directory's best (else last) checkpoint. */
+export function checkpointOf(target: string, cwd: string, where: string): string {
+  let file = path.resolve(cwd, target);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    const best = path.join(file, 'checkpoints', 'best.safetensors');
+    file = fs.existsSync(best) ? best : lastCheckpoint(file) ?? file;
+  }
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    throw new UsageError(`checkpoint not found: ${target}`, { where, hint: 'pass a .safetensors file or a run directory written by kiln train' });
+  }
+  return file;
+}
+
+interface RunRecord {
+  status?: string;
+  trackerRunId?: string;
+}
+
+function readRecord(file: string): RunRecord {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+  } catch {
+    return {};
+  }
+}
+
+const SIGNAL_CODES: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
 /** Trains from a resolved config; writes the run directory (config.json, checkpoints, run.json). */
 export async function trainResolved(resolved: ResolvedConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const outputDir = path.resolve(resolved.baseDir, resolved.config.output.dir);
+  if (options.resume && options.initWeights) {
+    throw new UsageError('--resume and --init-weights cannot be combined', { where: '--init-weights', hint: 'resume continues a run (optimizer included); init-weights starts a new one from saved weights' });
+  }
   const resume = options.resume ? resolveResume(options.resume, outputDir, cwd) : undefined;
+  const initWeights = options.initWeights ? checkpointOf(options.initWeights, cwd, '--init-weights') : undefined;
   const modelType = resolved.config.model?.type ?? 'model';
-  const runDir = resume?.runDir ?? path.join(outputDir, resolved.config.output.name ?? `${stamp(new Date())}-${modelType}`);
-  if (!resume && fs.existsSync(lastCheckpoint(runDir) ?? '\0')) {
-    throw new UsageError(`run directory ${runDir} already has checkpoints`, { where: 'output.name', hint: 'use --resume to continue it, or choose another output.name' });
+  const runDir = options.runDir ? path.resolve(cwd, options.runDir) : resume?.runDir ?? path.join(outputDir, resolved.config.output.name ?? `${stamp(new Date())}-${modelType}`);
+  const continuing = resume !== undefined && path.resolve(resume.runDir) === runDir;
+  if (!continuing && fs.existsSync(lastCheckpoint(runDir) ?? '\0')) {
+    throw new UsageError(`run directory ${runDir} already has checkpoints`, { where: options.runDir ? 'runDir' : 'output.name', hint: 'use --resume to continue it, or choose another output.name' });
   }
   fs.mkdirSync(runDir, { recursive: true });
   const setup = await setupRun(resolved, { ...options, runDir, splits: ['train', 'val'] });
   const { config, trainer, tracker, kernel } = setup;
   const runRecord = path.join(runDir, 'run.json');
+  const previous = continuing ? readRecord(runRecord) : resume ? readRecord(path.join(resume.runDir, 'run.json')) : {};
   const startedAt = new Date().toISOString();
   const monitor = config.trainer.monitor;
   const mode = inferMode(monitor, config.trainer.mode);
+  let trackerRunId: string | undefined;
   const record = (status: string, extra: Record<string, unknown> = {}) =>
     writeFileAtomic(
       runRecord,
-      `${JSON.stringify({ kilnVersion: KILN_VERSION, status, startedAt, runDir, baseDir: resolved.baseDir, configFile: resolved.filepath, sources: resolved.sources, backend: setup.backend, ...extra }, null, 2)}\n`,
+      `${JSON.stringify({ kilnVersion: KILN_VERSION, status, startedAt, runDir, baseDir: resolved.baseDir, configFile: resolved.filepath, sources: resolved.sources, backend: setup.backend, trackerRunId, resumedFrom: resume?.checkpoint, initWeights, ...extra }, null, 2)}\n`,
     );
   writeFileAtomic(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   record('RUNNING');
-  if (tracker) {
-    await tracker.startRun({ experiment: config.name, runName: path.basename(runDir), tags: { 'kiln.version': KILN_VERSION, 'kiln.backend': setup.backend?.name ?? 'unknown', 'kiln.host': os.hostname() } });
-    await tracker.logParams(flattenConfig(config));
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(128 + (SIGNAL_CODES[signal] ?? 1));
+    interrupted = signal;
+    kernel.logger.warn(`${signal}: marking the run KILLED; checkpoints written so far stay (resume with --resume ${path.relative(cwd, runDir) || '.'})`);
+    record('KILLED', { endedAt: new Date().toISOString(), signal });
+    const done = tracker ? tracker.endRun('KILLED').then(() => tracker.flush()) : Promise.resolve();
+    void done.catch(() => undefined).finally(() => process.exit(128 + (SIGNAL_CODES[signal] ?? 1)));
+  };
+  if (options.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
   try {
+    if (tracker) {
+      const tags: Record<string, string> = { 'kiln.version': KILN_VERSION, 'kiln.backend': setup.backend?.name ?? 'unknown', 'kiln.host': os.hostname(), 'kiln.runDir': runDir, ...options.trackerRun?.tags };
+      let started: { runId: string } | undefined;
+      if (continuing && previous.trackerRunId && tracker.resumeRun) {
+        started = await tracker.resumeRun(previous.trackerRunId);
+      } else {
+        if (resume && previous.trackerRunId) tags['kiln.resumedFromRun'] = previous.trackerRunId;
+        started = await tracker.startRun({ experiment: config.name, runName: options.trackerRun?.runName ?? path.basename(runDir), parentRunId: options.trackerRun?.parentRunId, tags });
+        await tracker.logParams(flattenConfig(config));
+      }
+      trackerRunId = started.runId;
+      record('RUNNING');
+    }
+    if (initWeights) {
+      trainer.loadCheckpoint(initWeights, true);
+      kernel.logger.info(`initial weights from ${path.relative(cwd, initWeights) || initWeights}`);
+    }
     const fit = await trainer.fit({ resumeFrom: resume?.checkpoint });
     let best: TrainResult['best'];
     fit.history.forEach((logs, i) => {
@@ -197,12 +275,16 @@ export async function trainResolved(resolved: ResolvedConfig, options: TrainOpti
       await tracker.logArtifact(runRecord);
       await tracker.endRun('FINISHED');
     }
-    return { ...fit, config, backend: setup.backend, best, checkpoints, runRecord };
+    return { ...fit, config, backend: setup.backend, best, checkpoints, runRecord, trackerRunId };
   } catch (error) {
     record('FAILED', { endedAt: new Date().toISOString(), error: (error as Error).message });
     if (tracker) await tracker.endRun('FAILED').catch(() => undefined);
     throw error;
   } finally {
+    if (options.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     setup.mathRandom.uninstall();
     trainer.model.dispose();
     trainer.optimizer.dispose();
@@ -237,14 +319,7 @@ export interface EvaluateResult {
 /** Validation metrics of a saved checkpoint; uses the run's saved config unless one is given. */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  let checkpoint = path.resolve(cwd, options.checkpoint);
-  if (fs.existsSync(checkpoint) && fs.statSync(checkpoint).isDirectory()) {
-    const best = path.join(checkpoint, 'checkpoints', 'best.safetensors');
-    checkpoint = fs.existsSync(best) ? best : lastCheckpoint(checkpoint) ?? checkpoint;
-  }
-  if (!fs.existsSync(checkpoint) || !fs.statSync(checkpoint).isFile()) {
-    throw new UsageError(`checkpoint not found: ${options.checkpoint}`, { where: '--checkpoint', hint: 'pass a .safetensors file or a run directory written by kiln train' });
-  }
+  const checkpoint = checkpointOf(options.checkpoint, cwd, '--checkpoint');
   const runDir = path.dirname(path.dirname(checkpoint));
   let resolved: ResolvedConfig;
   if (options.configPath || options.presets?.length) {

@@ -8,7 +8,12 @@ export interface BackendInfo {
   details?: Record<string, string | number | boolean>;
 }
 
-export type Availability = { ok: true } | { ok: false; reason: string; install?: string };
+/**
+ * Whether a backend can run here. `warn: true` marks a backend that is installed but failed
+ * (e.g. a native addon that did not build): `backend: auto` then says in one line why it fell
+ * back, instead of skipping it quietly as it does for backends that are simply not installed.
+ */
+export type Availability = { ok: true } | { ok: false; reason: string; install?: string; warn?: boolean };
 
 /** Token and interface of the Backend point: a tensor engine Kiln can run on. */
 export const Backend: unique symbol = Symbol.for('kiln.point.Backend');

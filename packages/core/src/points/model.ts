@@ -5,6 +5,11 @@ import type { DatasetInfo } from './data';
 export const Model: unique symbol = Symbol.for('kiln.point.Model');
 export interface Model {
   readonly name: string;
+  /**
+   * Names of the input tensors `apply` reads (`['x']`, or `['input_ids', 'attention_mask',
+   * 'token_type_ids']`), for exporters, servers and predict; omitted means the dataset's keys.
+   */
+  readonly inputKeys?: readonly string[];
   /** Forward pass. Returns predictions (logits for classifiers). */
   apply(inputs: Record<string, Tensor>, options: { training: boolean }): Tensor;
   /** Variables the optimizer updates, in a stable order with stable names. */
