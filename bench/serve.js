@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
  * `kiln serve` throughput and latency, and ONNX Runtime vs Kiln (tfjs wasm) inference of one model,
- * measured side by side in one run. A small CNN (32×32×3 → conv16-bn-relu-pool → conv32-bn-relu-pool
- * → dense64 → 4 classes, like simple-cnn) is exported as tfjs and ONNX to a temp dir. The server runs
+ * measured side by side in one run. The model, exported as tfjs and ONNX to a temp dir, is a small
+ * ResNet (`--model resnet`, default: plugin-resnet's ResNet-18, CIFAR stem, widths ×0.25 = 16/32/64/128,
+ * 32×32×3 → 10 classes) or a small CNN (`--model cnn`: conv16-bn-relu-pool →
+ * conv32-bn-relu-pool → dense64 → 4 classes, like simple-cnn). The server runs
  * in a child process on 127.0.0.1 (autocannon in this one), one bounded run per configuration:
  * batching off, on (maxWaitMs 0: batch whatever queued while the model ran) and on-2ms (maxWaitMs 2).
  * Needs `npx tsc -b packages/plugin-export packages/plugin-backend-wasm` first.
  *
- *   node bench/serve.js                  3 s per HTTP configuration
+ *   node bench/serve.js                  small ResNet, 3 s per HTTP configuration
  *   node bench/serve.js --duration 5     seconds per HTTP configuration
+ *   node bench/serve.js --model cnn      the small CNN instead
  */
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,11 +25,23 @@ async function wasm() {
   await new WasmBackend().activate();
 }
 
-async function buildExports(dir) {
+async function buildExports(dir, which) {
   const tf = require('@tensorflow/tfjs-core');
   const tfl = require('@tensorflow/tfjs-layers');
   const { TfjsExporter, OnnxExporter } = require('../packages/plugin-export/dist/index.js');
   const { KILN_VERSION } = require('../packages/core/dist/index.js');
+  if (which === 'resnet') {
+    const { ResNetBackbone } = require('../packages/plugin-resnet/dist/index.js');
+    const lm = new ResNetBackbone({ depth: 18, stem: 'cifar', widthMultiplier: 0.25, zeroInitResidual: false }, { inputShape: [32, 32, 3], seed: 1 }).classifier(10, { seed: 1 });
+    const model = { name: 'resnet', layersModel: lm };
+    const card = { name: 'resnet', task: 'classification', inputs: [{ name: 'image', shape: [null, 32, 32, 3], dtype: 'float32' }], classNames: Array.from({ length: 10 }, (_, i) => `class${i}`), preprocessing: { kind: 'none' }, kilnVersion: KILN_VERSION };
+    await new TfjsExporter().export(model, path.join(dir, 'model'), card);
+    await new OnnxExporter().export(model, path.join(dir, 'model-onnx'), card);
+    const params = lm.countParams();
+    lm.dispose();
+    tf.disposeVariables();
+    return `ResNet-18 (CIFAR stem, widths ×0.25), ${(params / 1e6).toFixed(2)} M parameters`;
+  }
   const input = tfl.input({ shape: [32, 32, 3], name: 'image' });
   let x = input;
   [16, 32].forEach((filters, i) => {
@@ -41,10 +56,11 @@ async function buildExports(dir) {
   const lm = tfl.model({ inputs: input, outputs: out, name: 'cnn' });
   const model = { name: 'cnn', layersModel: lm };
   const card = { name: 'cnn', task: 'classification', inputs: [{ name: 'image', shape: [null, 32, 32, 3], dtype: 'float32' }], classNames: ['circle', 'square', 'triangle', 'cross'], preprocessing: { kind: 'none' }, kilnVersion: KILN_VERSION };
-  await new TfjsExporter().export(model, path.join(dir, 'cnn'), card);
-  await new OnnxExporter().export(model, path.join(dir, 'cnn-onnx'), card);
+  await new TfjsExporter().export(model, path.join(dir, 'model'), card);
+  await new OnnxExporter().export(model, path.join(dir, 'model-onnx'), card);
   lm.dispose();
   tf.disposeVariables();
+  return '32×32×3 CNN (conv16/conv32/dense64)';
 }
 
 /** Child process: serve the export dirs, report the address. */
@@ -85,7 +101,7 @@ async function httpBench(dir, duration) {
   const autocannon = require('autocannon');
   const body = JSON.stringify({ instances: [Array.from({ length: 32 * 32 * 3 }, (_, i) => Math.sin(i) * 0.5)] });
   const rows = [];
-  for (const model of ['cnn', 'cnn-onnx']) {
+  for (const model of ['model', 'model-onnx']) {
     for (const batching of Object.keys(MODES)) {
       const { child, address } = await startServer([path.join(dir, model)], batching);
       for (const connections of [1, 8, 64]) {
@@ -101,15 +117,15 @@ async function httpBench(dir, duration) {
 async function inferenceBench(dir) {
   await wasm();
   const { loadExportedPredictor } = require('../packages/plugin-export/dist/index.js');
-  const kiln = await loadExportedPredictor(path.join(dir, 'cnn'));
-  const ort = await loadExportedPredictor(path.join(dir, 'cnn-onnx'));
+  const kiln = await loadExportedPredictor(path.join(dir, 'model'));
+  const ort = await loadExportedPredictor(path.join(dir, 'model-onnx'));
   const rows = [];
   for (const batch of [1, 32]) {
     const x = Float32Array.from({ length: batch * 32 * 32 * 3 }, (_, i) => Math.cos(i) * 0.5);
     const row = { batch };
     for (const [name, p] of [['kiln-wasm', kiln], ['onnxruntime', ort]]) {
       for (let i = 0; i < 5; i++) await p.run([x], batch);
-      const iterations = batch === 1 ? 200 : 30;
+      const iterations = batch === 1 ? 100 : 10;
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < iterations; i++) await p.run([x], batch);
       row[name] = Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
@@ -126,23 +142,26 @@ async function main() {
   if (args[0] === SERVER_FLAG) return serveChild(args.slice(2), args[1]);
   const d = args.indexOf('--duration');
   const duration = d >= 0 ? Number(args[d + 1]) : 3;
+  const m = args.indexOf('--model');
+  const which = m >= 0 ? args[m + 1] : 'resnet';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-serve-'));
   try {
     await wasm();
-    await buildExports(dir);
-    console.log(`model: 32×32×3 CNN (conv16/conv32/dense64), ${os.cpus().length} CPUs, node ${process.version}`);
+    const description = await buildExports(dir, which);
+    console.log(`model: ${description}, ${os.cpus().length} CPUs, node ${process.version}, load ${os.loadavg()[0].toFixed(1)}`);
     console.log('\ninference, ms per batch (same model, same process):');
     console.log('batch  kiln-wasm  onnxruntime  ratio');
     for (const r of await inferenceBench(dir)) console.log(`${String(r.batch).padStart(5)}  ${r['kiln-wasm'].toFixed(3).padStart(9)}  ${r.onnxruntime.toFixed(3).padStart(11)}  ${(r['kiln-wasm'] / r.onnxruntime).toFixed(2)}x`);
     console.log(`\nHTTP POST /v1/models/:name/predict, one 32×32×3 instance per request, ${duration} s per row:`);
-    console.log('model     batching  conc   req/s   p50 ms  p99 ms  errors');
+    console.log('runtime      batching  conc   req/s   p50 ms  p99 ms  errors');
     const rows = await httpBench(dir, duration);
-    for (const r of rows) console.log(`${r.model.padEnd(9)} ${r.batching.padEnd(8)}  ${String(r.connections).padStart(4)}  ${r.rps.toFixed(0).padStart(6)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(6)}  ${r.errors}`);
-    for (const model of ['cnn', 'cnn-onnx']) {
+    const runtime = (model) => (model === 'model' ? 'tfjs-wasm' : 'onnxruntime');
+    for (const r of rows) console.log(`${runtime(r.model).padEnd(12)} ${r.batching.padEnd(8)}  ${String(r.connections).padStart(4)}  ${r.rps.toFixed(0).padStart(6)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(6)}  ${r.errors}`);
+    for (const model of ['model', 'model-onnx']) {
       const on = rows.find((r) => r.model === model && r.batching === 'on' && r.connections === 64);
       const off = rows.find((r) => r.model === model && r.batching === 'off' && r.connections === 64);
       const on2 = rows.find((r) => r.model === model && r.batching === 'on-2ms' && r.connections === 64);
-      console.log(`${model}: throughput at 64 connections, batching on / off: ${(on.rps / off.rps).toFixed(2)}x, on-2ms / off: ${(on2.rps / off.rps).toFixed(2)}x`);
+      console.log(`${runtime(model)}: throughput at 64 connections, batching on / off: ${(on.rps / off.rps).toFixed(2)}x, on-2ms / off: ${(on2.rps / off.rps).toFixed(2)}x`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
