@@ -119,6 +119,7 @@ test('promoting v2 during a stream of requests: all answered, each by one versio
       answers.push({ status, version: body.version, x, afterSwap, label: p?.label, scoreA: p?.scores.a });
     }
   };
+  expect(watcher.watching).toBe(true);
   const workers = [0, 1, 2, 3].map(worker);
   while (answers.length < 40) await new Promise((r) => setTimeout(r, 5));
   const tensorsBefore = tf.memory().numTensors;
@@ -166,6 +167,13 @@ test('a corrupt v3 and an incompatible v4 are refused; v2 keeps serving', async 
   expect(incompatible).toMatchObject({ outcome: 'refused', version: '4', previousVersion: '2' });
   expect(incompatible.error?.message).toMatch(/incompatible signature: inputs features float32\[4\] instead of features float32\[3\]/);
 
+  // Back to the serving version: nothing is reloaded.
+  let reloads = 0;
+  served.on('reload', () => reloads++);
+  registry.setAlias('linear', 'champion', 2);
+  await watcher.check();
+  expect(reloads).toBe(0);
+
   expect(tf.memory().numTensors).toBe(tensors);
   const { status, body } = await predict([3, 1, 0]);
   expect(status).toBe(200);
@@ -200,5 +208,32 @@ test('kiln serve --model models:/<name>@champion serves the champion and follows
   } finally {
     process.emit('SIGINT');
     expect(await done).toBe(0);
+  }
+});
+
+test('without fs.watch, polling notices the alias move (debounced reads, one reload)', async () => {
+  const v1 = await exportLinear('p1', [[1, 0], [0, 1], [0, 0]]);
+  const v2 = await exportLinear('p2', [[0, 1], [1, 0], [0, 0]]);
+  registry.registerModel('polled', pathToFileURL(v1).href);
+  registry.registerModel('polled', pathToFileURL(v2).href);
+  registry.setAlias('polled', 'champion', 1);
+  const alias = new RegistryAlias(parseModelUri('models:/polled', mlruns)!);
+  const load = (dir: string, v: number) => loadExportedPredictor(dir, { name: 'polled', version: String(v) });
+  const polledApp = createServer([await load(alias.require().dir, 1)]);
+  const model = servedModel(polledApp, 'polled');
+  const events: ReloadEvent[] = [];
+  model.on('reload', (e: ReloadEvent) => events.push(e));
+  const polling = new ChampionWatcher(alias, model, 1, { load, debounceMs: 20, pollMs: 50, fsWatch: false }).start();
+  try {
+    expect(polling.watching).toBe(false);
+    registry.setAlias('polled', 'champion', 2);
+    const deadline = Date.now() + 10_000;
+    while (model.predictor.version !== '2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(model.predictor.version).toBe('2');
+    await new Promise((r) => setTimeout(r, 200)); // several more polls: the same version is not reloaded again
+    expect(events.map((e) => [e.outcome, e.version])).toEqual([['swapped', '2']]);
+  } finally {
+    await polling.close();
+    await polledApp.close();
   }
 });

@@ -74,6 +74,8 @@ export interface ChampionWatcherOptions {
   debounceMs: number;
   /** Re-read the alias this often even without file events (network file systems, a missing folder). */
   pollMs: number;
+  /** Use fs.watch events (default true); false polls only, as on file systems without inotify. */
+  fsWatch?: boolean;
 }
 
 export const DEFAULT_WATCH = { debounceMs: 200, pollMs: 2000 };
@@ -104,6 +106,11 @@ export class ChampionWatcher {
     this.seen = initialVersion;
   }
 
+  /** Whether file events are being watched now (else polling alone notices changes). */
+  get watching(): boolean {
+    return this.watcher !== undefined;
+  }
+
   start(): this {
     this.watchFolder();
     this.poller = setInterval(() => this.schedule(0), this.options.pollMs);
@@ -112,7 +119,7 @@ export class ChampionWatcher {
   }
 
   private watchFolder(): void {
-    if (this.watcher || this.closed) return;
+    if (this.watcher || this.closed || this.options.fsWatch === false) return;
     // The alias file is replaced by a rename, so watch its folder, not the file.
     try {
       this.watcher = fs.watch(this.alias.aliasDir, { persistent: false }, () => this.schedule(this.options.debounceMs));
@@ -161,6 +168,8 @@ export class ChampionWatcher {
     }
     if (version === undefined || version === this.seen || this.closed) return;
     this.seen = version;
+    // Back to the version still serving (after a refused one): nothing to load.
+    if (String(version) === this.served.predictor.version) return;
     const { name, alias } = this.alias.ref;
     this.options.logger?.info(`serve: ${name}@${alias} moved to version ${version}; loading it`);
     let next: Predictor;
