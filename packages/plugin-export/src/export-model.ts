@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokens, UsageError, type ExportInfo, type ExportResult, type Exporter, type Logger, type RunSetup } from '@kiln/core';
 import { buildModelCard } from './card';
@@ -32,6 +33,15 @@ export interface ExportModelOptions {
   exporterOptions?: Record<string, unknown>;
 }
 
+/** The tokenizer.json a text reader read (`data.vocab`: the file or a directory holding one), resolved against the run's base dir. */
+export function tokenizerJsonOf(config: { data?: { vocab?: unknown } }, baseDir: string): string | undefined {
+  const vocab = config.data?.vocab;
+  if (typeof vocab !== 'string') return undefined;
+  const target = path.resolve(baseDir, vocab);
+  const file = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'tokenizer.json') : target;
+  return file.endsWith('.json') && fs.existsSync(file) ? file : undefined;
+}
+
 /** Rebuilds a trained run's model, exports it in `format` and fires the onExport hook. */
 export async function exportModel(options: ExportModelOptions): Promise<ExportResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
@@ -50,6 +60,8 @@ export async function exportModel(options: ExportModelOptions): Promise<ExportRe
       throw new UsageError(`unknown export format "${options.format}"`, { where: '--format', hint: `use one of: ${known.join(', ')}` });
     }
     const card = buildModelCard({ name: config.name ?? trainer.model.name, info: kernel.dataset!, metrics: run.metrics, config });
+    const tokenizerJson = tokenizerJsonOf(config as { data?: { vocab?: unknown } }, run.baseDir);
+    if (tokenizerJson && card.preprocessing?.kind === 'text') card.preprocessing = { ...card.preprocessing, tokenizerJson };
     const result = await exporter.export(trainer.model, path.resolve(cwd, options.out), card);
     await fireOnExport(kernel.hooks.onExport, { result });
     return result;

@@ -6,6 +6,8 @@ export interface LoadedRun {
   setup: RunSetup;
   checkpoint: string;
   runDir: string;
+  /** Directory the run's config paths are relative to. */
+  baseDir: string;
   /** Validation metrics of the run (from run.json), for the model card. */
   metrics: Record<string, number>;
   dispose(): void;
@@ -52,7 +54,7 @@ export async function loadRun(spec: string, options: { cwd: string; logger?: Log
     dispose(setup);
     throw error;
   }
-  return { setup, checkpoint, runDir, metrics: runMetrics(runDir), dispose: () => dispose(setup) };
+  return { setup, checkpoint, runDir, baseDir, metrics: runMetrics(runDir), dispose: () => dispose(setup) };
 }
 
 function dispose(setup: RunSetup): void {

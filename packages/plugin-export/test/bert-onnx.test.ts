@@ -80,3 +80,20 @@ test('a BERT whose forward differs from its weights fails the export loudly and 
     model.dispose();
   }
 });
+
+test('a tokenizer.json the run read is copied beside the model and named in kiln-model.json', async () => {
+  const model = tinyBert('token-classification', 7);
+  const source = path.join(root, 'tokenizer.json');
+  const json = JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4, a: 5, b: 6 } }, normalizer: { type: 'BertNormalizer', lowercase: true } });
+  fs.writeFileSync(source, json);
+  const dir = path.join(root, 'with-tokenizer-json');
+  try {
+    const given = card(8);
+    const result = await new OnnxExporter().export(model, dir, { ...given, preprocessing: { ...given.preprocessing, tokenizerJson: source } });
+    expect(result.files).toEqual(expect.arrayContaining(['model.onnx', 'vocab.txt', 'tokenizer.json', 'kiln-model.json']));
+    expect(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')).toBe(json);
+    expect(readModelCard(dir).preprocessing).toEqual({ kind: 'text', tokenizer: 'wordpiece', vocab: 'vocab.txt', tokenizerJson: 'tokenizer.json', lowercase: true, maxLength: 8 });
+  } finally {
+    model.dispose();
+  }
+});

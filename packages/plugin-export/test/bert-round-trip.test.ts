@@ -2,7 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KILN_VERSION, MemoryLogger, train, type ModelCard } from '@kiln/core';
+import { PassThrough } from 'node:stream';
+import { KILN_VERSION, MemoryLogger, train, type CommandContext, type ModelCard, type ResolvedConfig } from '@kiln/core';
+import { predictCommand } from '../src/commands';
 import { BertModel, bertConfig, buildWordPieceVocabulary, WordPieceTokenizer } from '@kiln/plugin-bert';
 import { OnnxExporter } from '../src/onnx/onnx-exporter';
 import { removeProject, tempProject } from '../../../test/helpers/project';
@@ -111,6 +113,14 @@ test('NER BERT: train → ONNX export → kiln predict on JSONL text gives the r
     const jsonl = formatPredictions(a, 'jsonl').trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(jsonl[0].source).toBe(`${file}:1`);
     expect(Array.isArray(jsonl[0].entities)).toBe(true);
+
+    // kiln predict (the command) on the export dir writes the same predictions as JSONL.
+    const stdout = new PassThrough();
+    const ctx = { logger: new MemoryLogger(), cwd: run.cwd, globals: {}, stdout, resolved: {} as ResolvedConfig } as CommandContext;
+    expect(await predictCommand.run([['texts.jsonl']], { checkpoint: 'export-onnx', out: 'preds.jsonl' }, ctx)).toBe(0);
+    const written = fs.readFileSync(path.join(run.cwd, 'preds.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(written.map((r) => r.entities)).toEqual(JSON.parse(JSON.stringify(a.map((r) => r.entities))));
+    expect(written.map((r) => r.words.map((w: { tag: string }) => w.tag))).toEqual(a.map((r) => r.words!.map((w) => w.tag)));
 
     // kiln serve: { "text" } instances get the same words and entities.
     const app = createServer([fromExport], { maxBatch: 4 });

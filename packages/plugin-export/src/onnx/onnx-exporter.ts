@@ -47,7 +47,7 @@ export class OnnxExporter implements Exporter {
     const file = path.join(outDir, ONNX_FILE);
     this.lastVerification = await verifyBertOnnx(model, conversion.bytes, conversion.outputName, { tolerance: this.options.tolerance, batchSizes: this.options.verifyBatchSizes, where: file });
     writeFileAtomic(file, conversion.bytes);
-    const preprocessing = card.preprocessing?.kind === 'text' ? { ...card.preprocessing, tokenizerJson: tokenizerJsonOf(given) } : card.preprocessing;
+    const preprocessing = card.preprocessing;
     const onnx = { opset: conversion.opset, inputs: conversion.inputNames, inputDtypes: conversion.inputNames.map(() => 'int64'), output: conversion.outputName, head: conversion.head, maxAbsDiff: this.lastVerification.maxAbsDiff };
     // The graph's inputs carry Hugging Face names whatever the reader called them (synthetic text: tokens, mask).
     const length = card.inputs[0]?.shape[1] ?? (preprocessing as { maxLength?: number } | undefined)?.maxLength ?? 128;
@@ -57,13 +57,4 @@ export class OnnxExporter implements Exporter {
     const written = JSON.parse(fs.readFileSync(path.join(outDir, MODEL_CARD_FILE), 'utf8')) as { files: string[] };
     return { format: this.format, dir: outDir, files: [...written.files, MODEL_CARD_FILE] };
   }
-}
-
-/** The tokenizer.json the run's reader read (its `data.vocab`), if it names one. */
-function tokenizerJsonOf(card: ModelCard): string | undefined {
-  const vocab = (card.config as { data?: { vocab?: unknown } } | undefined)?.data?.vocab;
-  if (typeof vocab !== 'string') return undefined;
-  const target = path.resolve(vocab);
-  const file = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'tokenizer.json') : target;
-  return file.endsWith('.json') && fs.existsSync(file) ? file : undefined;
 }
