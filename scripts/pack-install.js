@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Packs the published @kiln/* packages (and create-kiln) with `npm pack`, and installs the tarballs
 // into one directory outside the workspace: what a user gets from npm, with no workspace links.
-// The install is keyed by the tarballs' content and reused while they do not change.
+// The install is keyed by the tarballs' content and reused while they do not change; older installs
+// are removed (all but the most recently used other one).
 // Run it under a lock (packing copies templates/ into packages/cli), as test/pack-helpers.ts does:
 //   flock "$TMPDIR/kiln-pack-install.lock" node scripts/pack-install.js
 // Prints {"root", "tarballs": {name: file}, "reused"} as JSON on stdout.
@@ -43,13 +44,14 @@ function main() {
     fs.writeFileSync(path.join(root, '.done'), new Date().toISOString());
   }
   fs.rmSync(staging, { recursive: true, force: true });
-  // Installs of older tarballs (a day unused) are removed.
-  for (const d of fs.readdirSync(os.tmpdir())) {
-    const dir = path.join(os.tmpdir(), d);
-    if (!/^kiln-pack-[0-9a-f]{12}$/.test(d) || dir === root) continue;
-    const done = path.join(dir, '.done');
-    if (fs.existsSync(done) && Date.now() - fs.statSync(done).mtimeMs > 24 * 3600e3) fs.rmSync(dir, { recursive: true, force: true });
-  }
+  // Each install is ~700 MB: keep this one and the most recently used other (a concurrent run may use it).
+  const others = fs.readdirSync(os.tmpdir())
+    .filter((d) => /^kiln-pack-[0-9a-f]{12}$/.test(d))
+    .map((d) => path.join(os.tmpdir(), d))
+    .filter((dir) => dir !== root)
+    .map((dir) => ({ dir, used: fs.existsSync(path.join(dir, '.done')) ? fs.statSync(path.join(dir, '.done')).mtimeMs : fs.statSync(dir).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const { dir } of others.slice(1)) fs.rmSync(dir, { recursive: true, force: true });
   fs.utimesSync(path.join(root, '.done'), new Date(), new Date());
   process.stdout.write(`${JSON.stringify({ root, tarballs, reused })}\n`);
 }
