@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { KilnError, MemoryLogger } from '@kiln/core';
+import { main } from '@kiln/cli';
 import { RedisExecutor, runTrial, tune, type StudyData, type TrialJob, type TuneBlockInput } from '../src';
 import { cleanup, mlflowRun, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
 import { freePort, spawnWorker, startRedis, type RedisServer, type WorkerProcess } from './redis';
@@ -16,6 +18,8 @@ const byId = (s: StudyData) => Object.fromEntries(s.trials.map((t) => [t.id, t])
 let redis: RedisServer;
 const workers: WorkerProcess[] = [];
 let workDir: string;
+/** The random-search study run in this process, the reference for the distributed ones. */
+let local: StudyData;
 
 beforeAll(async () => {
   requireBuilt();
@@ -23,7 +27,11 @@ beforeAll(async () => {
   workDir = tempDir();
   // two workers on the default queue, shared by the studies below (each study has its own job ids)
   for (let i = 0; i < 2; i++) workers.push(spawnWorker(redis.url, workDir));
+  // while they start: the in-process reference study
+  const dir = tempDir();
+  const reference = tune(tinyConfig(dir, RANDOM), { cwd: dir, logger: new MemoryLogger() });
   await Promise.all(workers.map((w) => w.ready));
+  local = read((await reference).studyFile);
 });
 
 afterAll(async () => {
@@ -32,15 +40,9 @@ afterAll(async () => {
   cleanup();
 });
 
-const RANDOM: TuneBlockInput = { space: SPACE, objective: 'val/accuracy', mode: 'max', tuner: { type: 'random', trials: 6, epochs: 2 } };
+const RANDOM: TuneBlockInput = { space: SPACE, objective: 'val/accuracy', mode: 'max', tuner: { type: 'random', trials: 4, epochs: 2 } };
 
 describe('kiln worker processes on one Redis', () => {
-  let local: StudyData;
-  beforeAll(async () => {
-    const dir = tempDir();
-    local = read((await tune(tinyConfig(dir, RANDOM), { cwd: dir, logger: new MemoryLogger() })).studyFile);
-  });
-
   it('finish a random-search study with the in-process study’s trials, values and best', async () => {
     const dir = tempDir();
     const logger = new MemoryLogger();
@@ -98,7 +100,7 @@ describe('kiln worker processes on one Redis', () => {
   });
 
   it('prunes across processes: median stopping gives the in-process statuses (one trial at a time)', async () => {
-    const block: TuneBlockInput = { ...RANDOM, tuner: { type: 'random', trials: 5, epochs: 3 }, pruner: 'median' };
+    const block: TuneBlockInput = { ...RANDOM, tuner: { type: 'random', trials: 4, epochs: 3 }, pruner: 'median' };
     const a = tempDir();
     const inProcess = read((await tune(tinyConfig(a, block), { cwd: a, logger: new MemoryLogger() })).studyFile);
     const b = tempDir();
@@ -148,14 +150,45 @@ describe('kiln worker processes on one Redis', () => {
   });
 });
 
+describe('the CLI', () => {
+  async function kiln(cwd: string, ...argv: string[]) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d) => (out += d));
+    stderr.on('data', (d) => (err += d));
+    const code = await main(argv, { stdout, stderr, cwd });
+    return { code, stdout: out, stderr: err };
+  }
+
+  it('kiln tune --redis runs the study on the workers; kiln worker without --redis says what it needs', async () => {
+    const dir = tempDir();
+    const { output: _output, ...config } = tinyConfig(dir, { ...RANDOM, tuner: { type: 'random', trials: 3, epochs: 1 } });
+    fs.writeFileSync(path.join(dir, 'kiln.config.json'), JSON.stringify({ ...config, plugins: ['@kiln/plugin-tuners'] }));
+    const run = await kiln(dir, 'tune', '--redis', redis.url, '--json');
+    expect(run.stderr).not.toContain('error');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { leaderboard: { status: string; value: number }[]; best: { value: number } };
+    expect(result.leaderboard.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(result.best.value).toBe(Math.max(...result.leaderboard.map((r) => r.value)));
+    const study = read(path.join(dir, 'runs', 'tune', 'study.json'));
+    // trained by the worker processes, not here
+    for (const t of study.trials) expect(workers.some((w) => w.log().includes(`(job ${study.id}.${t.id})`))).toBe(true);
+    const worker = await kiln(dir, 'worker');
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toMatch(/error E_USAGE: --redis: kiln worker needs --redis <url>/);
+  });
+});
+
 describe('a worker that dies mid-trial', () => {
   it('loses its job to another worker (BullMQ stalled-job check); the trial completes once, from the start', async () => {
     const dir = tempDir();
     const queue = 'crash';
     const fast = ['--queue', queue, '--lock-duration', '1500', '--stalled-interval', '500'];
-    const first = spawnWorker(redis.url, dir, ...fast);
-    workers.push(first);
-    await first.ready;
+    const pair = [spawnWorker(redis.url, dir, ...fast), spawnWorker(redis.url, dir, ...fast)];
+    workers.push(...pair);
+    await Promise.all(pair.map((w) => w.ready));
     const job: TrialJob = {
       suggestion: { id: '0', params: {}, budget: { epochs: 3 } },
       source: { cwd: dir, inline: tinyConfig(dir, {}) as Record<string, unknown> },
@@ -165,15 +198,19 @@ describe('a worker that dies mid-trial', () => {
     };
     const executor = await RedisExecutor.connect({ url: redis.url, queue, studyId: 'crash-test' });
     const seen: number[] = [];
-    let second: WorkerProcess | undefined;
+    let survivor: WorkerProcess | undefined;
     try {
       const outcome = await executor.run(job, async ({ epoch }) => {
         seen.push(epoch);
-        if (!second) {
-          // the first worker is blocked on this very answer: kill it mid-trial
-          await first.kill();
-          second = spawnWorker(redis.url, dir, ...fast);
-          workers.push(second);
+        if (!survivor) {
+          // whichever worker took the job is blocked on this very answer: kill it mid-trial
+          let holder: WorkerProcess | undefined;
+          for (let i = 0; i < 200 && !holder; i++) {
+            holder = pair.find((w) => w.log().includes('(job crash-test.0)'));
+            if (!holder) await new Promise((r) => setTimeout(r, 10));
+          }
+          survivor = pair.find((w) => w !== holder)!;
+          await holder!.kill();
         }
         return 'continue';
       });
@@ -182,7 +219,7 @@ describe('a worker that dies mid-trial', () => {
       expect(outcome.epochs!.map((e) => e.epoch)).toEqual([1, 2, 3]);
       // epoch 1 of the dead attempt, then the whole second attempt
       expect(seen).toEqual([1, 1, 2, 3]);
-      expect(second!.log()).toContain('attempt 2');
+      expect(survivor!.log()).toContain('(job crash-test.0, attempt 2)');
       const reference = await runTrial({ ...job, runDir: path.join(dir, 'runs', 'reference'), overrides: ['trainer.epochs=3', 'output.name="reference"'] }, () => 'continue');
       expect(outcome.value).toBe(reference.value);
     } finally {

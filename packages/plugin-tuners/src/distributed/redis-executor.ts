@@ -37,7 +37,7 @@ export class RedisExecutor implements TrialExecutor {
   private readonly listeners = new Map<string, EpochListener>();
   private workers = 0;
   private poller?: NodeJS.Timeout;
-  private grew: (() => void)[] = [];
+  private growth?: { promise: Promise<void>; resolve: () => void };
 
   private constructor(
     private readonly o: RedisExecutorOptions,
@@ -82,11 +82,21 @@ export class RedisExecutor implements TrialExecutor {
     if (n !== this.workers) this.o.logger?.info(`queue ${this.queueName}: ${n} worker${n === 1 ? '' : 's'} listening`);
     const grown = n > this.workers;
     this.workers = n;
-    if (grown) for (const wake of this.grew.splice(0)) wake();
+    if (grown) this.wake();
+  }
+
+  private wake(): void {
+    this.growth?.resolve();
+    this.growth = undefined;
   }
 
   capacityChanged(): Promise<void> {
-    return new Promise((resolve) => this.grew.push(resolve));
+    if (!this.growth) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.growth = { promise, resolve };
+    }
+    return this.growth.promise;
   }
 
   jobId(trial: string): string {
@@ -127,7 +137,7 @@ export class RedisExecutor implements TrialExecutor {
 
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    for (const wake of this.grew.splice(0)) wake();
+    this.wake();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     for (const c of [...this.connections, this.redis]) c.disconnect();
   }

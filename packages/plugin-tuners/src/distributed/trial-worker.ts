@@ -30,7 +30,6 @@ export interface TrialWorkerOptions {
 export class TrialWorker {
   readonly done: Promise<void>;
   private finished!: () => void;
-  trials = 0;
 
   private constructor(
     readonly worker: Worker,
@@ -45,7 +44,6 @@ export class TrialWorker {
     const queue = o.queue ?? DEFAULT_QUEUE;
     const logger = o.logger ?? new ConsoleLogger('info');
     const trainLogger = o.trainLogger ?? new ConsoleLogger('warn');
-    let self: TrialWorker | undefined;
     const processor = async (job: Job<TrialJob, TrialOutcome>): Promise<TrialOutcome> => {
       const data = job.data;
       const t0 = Date.now();
@@ -63,7 +61,6 @@ export class TrialWorker {
           },
           trainLogger,
         );
-        if (self) self.trials++;
         logger.info(`trial ${data.suggestion.id} ${outcome.status}${outcome.value === undefined ? '' : `: ${data.objective}=${outcome.value}`} (${((Date.now() - t0) / 1000).toFixed(1)}s)${outcome.error ? `\n  ${outcome.error.split('\n')[0]}` : ''}`);
         return { ...outcome, attempts: attempt };
       } finally {
@@ -82,7 +79,7 @@ export class TrialWorker {
       autorun: false,
     });
     worker.on('error', (e) => logger.warn(`worker: ${e.message}`));
-    self = new TrialWorker(worker, [connection, redis]);
+    const self = new TrialWorker(worker, [connection, redis]);
     void worker.run();
     await worker.waitUntilReady();
     return self;
