@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream';
 import * as tf from '@tensorflow/tfjs-core';
 import { Kernel, KilnError, MemoryLogger, train, type CommandContext, type ResolvedConfig } from '@kiln/core';
 import { removeProject, tempProject } from '../../../test/helpers/project';
-import plugin, { exportCommand, predictCommand } from '../src';
+import { MlflowModelRegistry } from '@kiln/plugin-mlflow';
+import plugin, { exportCommand, predictCommand, serveCommand } from '../src';
 
 jest.setTimeout(60_000);
 
@@ -71,4 +72,34 @@ test('usage errors are KilnErrors with where and hint', async () => {
   expect((badFormat as KilnError).hint).toMatch(/tfjs, onnx/);
   const noCheckpoint = await predictCommand.run(['a.csv'], { checkpoint: path.join(cwd, 'nowhere') }, ctx).catch((e: unknown) => e);
   expect(KilnError.is(noCheckpoint) && noCheckpoint.where).toBe('--checkpoint');
+});
+
+test('kiln serve follows a registered Kiln run model (runs:/-style folder: config.json + checkpoint) across versions', async () => {
+  const registry = new MlflowModelRegistry(path.join(cwd, 'mlruns'));
+  const runDir = path.join(cwd, 'runs', 'r');
+  registry.registerModel('tab', runDir);
+  registry.registerModel('tab', runDir);
+  registry.setAlias('tab', 'champion', 1);
+  const { ctx, out } = context();
+  const done = serveCommand.run([], { model: 'models:/tab@champion', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
+  while (!/serving tab at (\S+)/.test(out())) await new Promise((r) => setTimeout(r, 10));
+  const url = /serving tab at (\S+)/.exec(out())![1];
+  const models = async () => ((await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string; runtime: string; signature: { inputs: { shape: number[] }[] } }[] }).models[0];
+  try {
+    const first = await models();
+    expect(first).toMatchObject({ version: '1', runtime: 'kiln' });
+    const width = first.signature.inputs[0].shape[1];
+    const ask = async () => (await (await fetch(`${url}/v1/models/tab/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [new Array(width).fill(0.5)] }) })).json()) as { version: string; predictions: { scores: Record<string, number> }[] };
+    const before = await ask();
+    registry.setAlias('tab', 'champion', 2);
+    const deadline = Date.now() + 20_000;
+    while ((await models()).version !== '2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const after = await ask();
+    expect(after.version).toBe('2');
+    // Version 2 registers the same checkpoint: the same scores, now answered by version 2.
+    for (const [k, v] of Object.entries(before.predictions[0].scores)) expect(after.predictions[0].scores[k]).toBeCloseTo(v, 6);
+  } finally {
+    process.emit('SIGINT');
+    expect(await done).toBe(0);
+  }
 });
