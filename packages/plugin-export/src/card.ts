@@ -100,7 +100,7 @@ export function writeTokenizerFiles(dir: string, pre: Record<string, unknown> | 
     files.push(VOCAB_FILE);
   }
   if (tokenizerJson && fs.existsSync(tokenizerJson) && path.resolve(tokenizerJson) !== path.resolve(dir, 'tokenizer.json')) {
-    fs.copyFileSync(tokenizerJson, path.join(dir, 'tokenizer.json'));
+    writeFileAtomic(path.join(dir, 'tokenizer.json'), fs.readFileSync(tokenizerJson));
     out.tokenizerJson = 'tokenizer.json';
     files.push('tokenizer.json');
   }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { activateBackend, Tokens, UsageError, type Command, type CommandContext } from '@kiln/core';
 import { exportModel } from './export-model';
 import { readPredictInputs } from './predict/inputs';
@@ -95,10 +96,37 @@ export const serveCommand: Command = {
     { flags: '--no-batching', description: 'run every request on its own' },
   ],
   async run(_args, options, context) {
-    const specs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
-    const registry = path.resolve(context.cwd, String(options.registry ?? 'mlruns'));
-    const predictors: Predictor[] = [];
-    const followed: { alias: RegistryAlias; version: number }[] = [];
+    const serving = await startServing(options, context);
+    context.stdout.write(`serving ${serving.names.join(', ')} at ${serving.address}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void serving.close().then(resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
+
+/** A running `kiln serve`: its address, served model names, and close() (watchers first, then the server and models). */
+export interface Serving {
+  app: FastifyInstance;
+  address: string;
+  names: string[];
+  watchers: ChampionWatcher[];
+  close(): Promise<void>;
+}
+
+/** What `kiln serve` does before it waits for a signal: load the models, follow registry aliases, listen. */
+export async function startServing(options: Record<string, unknown>, context: CommandContext): Promise<Serving> {
+  const specs = str(options, 'model', 'serve', 'kiln serve --model exported/ --port 8080').split(',').filter(Boolean);
+  const registry = path.resolve(context.cwd, String(options.registry ?? 'mlruns'));
+  const predictors: Predictor[] = [];
+  const followed: { alias: RegistryAlias; version: number }[] = [];
+  try {
     for (const spec of specs) {
       const ref = parseModelUri(spec, registry);
       if (!ref) {
@@ -110,32 +138,41 @@ export const serveCommand: Command = {
       predictors.push(await loadWithBackend(target.dir, context, { name: ref.name, version: String(target.version) }));
       followed.push({ alias, version: target.version });
     }
-    const app = createServer(predictors, {
-      host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host),
-      port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port),
-      maxBatch: Math.max(1, positiveInt(options.maxBatch ?? options['max-batch'], '--max-batch', DEFAULT_SERVE_OPTIONS.maxBatch)),
-      maxWaitMs: positiveInt(options.maxWaitMs ?? options['max-wait-ms'], '--max-wait-ms', DEFAULT_SERVE_OPTIONS.maxWaitMs),
-      batching: options.batching !== false,
-    });
-    const pollMs = Math.max(50, positiveInt(options.pollMs ?? options['poll-ms'], '--poll-ms', DEFAULT_WATCH.pollMs));
-    const watchers = followed.map(({ alias, version }) =>
-      new ChampionWatcher(alias, servedModel(app, alias.ref.name), version, {
-        load: (dir, v) => loadWithBackend(dir, context, { name: alias.ref.name, version: String(v) }),
-        logger: context.logger,
-        debounceMs: DEFAULT_WATCH.debounceMs,
-        pollMs,
-      }).start(),
-    );
-    app.addHook('onClose', async () => {
-      for (const w of watchers) await w.close();
-    });
-    const address = await app.listen({ host: String(options.host ?? DEFAULT_SERVE_OPTIONS.host), port: positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port) });
-    context.stdout.write(`serving ${predictors.map((p) => p.name).join(', ')} at ${address}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => void app.close().then(() => resolve());
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    return 0;
-  },
-};
+  } catch (error) {
+    for (const p of predictors) await p.dispose();
+    throw error;
+  }
+  const host = String(options.host ?? DEFAULT_SERVE_OPTIONS.host);
+  const port = positiveInt(options.port, '--port', DEFAULT_SERVE_OPTIONS.port);
+  const app = createServer(predictors, {
+    host,
+    port,
+    maxBatch: Math.max(1, positiveInt(options.maxBatch ?? options['max-batch'], '--max-batch', DEFAULT_SERVE_OPTIONS.maxBatch)),
+    maxWaitMs: positiveInt(options.maxWaitMs ?? options['max-wait-ms'], '--max-wait-ms', DEFAULT_SERVE_OPTIONS.maxWaitMs),
+    batching: options.batching !== false,
+  });
+  const pollMs = Math.max(50, positiveInt(options.pollMs ?? options['poll-ms'], '--poll-ms', DEFAULT_WATCH.pollMs));
+  const watchers = followed.map(({ alias, version }) =>
+    new ChampionWatcher(alias, servedModel(app, alias.ref.name), version, {
+      load: (dir, v) => loadWithBackend(dir, context, { name: alias.ref.name, version: String(v) }),
+      logger: context.logger,
+      debounceMs: DEFAULT_WATCH.debounceMs,
+      pollMs,
+    }).start(),
+  );
+  const closeWatchers = async () => {
+    for (const w of watchers) await w.close();
+  };
+  app.addHook('onClose', closeWatchers);
+  const address = await app.listen({ host, port });
+  return {
+    app,
+    address,
+    names: predictors.map((p) => p.name),
+    watchers,
+    async close() {
+      await closeWatchers();
+      await app.close();
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { definePlugin, Tokens } from '@kiln/core';
-import { exportCommand, predictCommand, serveCommand } from './commands';
+import { exportCommand, predictCommand, serveCommand, startServing, type Serving } from './commands';
 import { OnnxExporter, OnnxExporterOptions } from './onnx/onnx-exporter';
 import { TfjsExporter, TfjsExporterOptions } from './tfjs/tfjs-exporter';
 
@@ -21,7 +21,7 @@ export * from './serve/batcher';
 export * from './serve/server';
 export * from './serve/served-model';
 export * from './serve/champion-watcher';
-export { exportCommand, predictCommand, serveCommand };
+export { exportCommand, predictCommand, serveCommand, startServing, type Serving };
 
 export default definePlugin({
   name: '@kiln/plugin-export',

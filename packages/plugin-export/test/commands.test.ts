@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Kernel, KilnError, MemoryLogger, train, type CommandContext, type ResolvedConfig } from '@kiln/core';
 import { removeProject, tempProject } from '../../../test/helpers/project';
 import { MlflowModelRegistry } from '@kiln/plugin-mlflow';
-import plugin, { exportCommand, predictCommand, serveCommand } from '../src';
+import plugin, { exportCommand, predictCommand, startServing } from '../src';
 
 jest.setTimeout(60_000);
 
@@ -80,10 +80,9 @@ test('kiln serve follows a registered Kiln run model (runs:/-style folder: confi
   registry.registerModel('tab', runDir);
   registry.registerModel('tab', runDir);
   registry.setAlias('tab', 'champion', 1);
-  const { ctx, out } = context();
-  const done = serveCommand.run([], { model: 'models:/tab@champion', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
-  while (!/serving tab at (\S+)/.test(out())) await new Promise((r) => setTimeout(r, 10));
-  const url = /serving tab at (\S+)/.exec(out())![1];
+  const { ctx } = context();
+  const serving = await startServing({ model: 'models:/tab@champion', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
+  const url = serving.address;
   const models = async () => ((await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string; runtime: string; signature: { inputs: { shape: number[] }[] } }[] }).models[0];
   try {
     const first = await models();
@@ -99,7 +98,6 @@ test('kiln serve follows a registered Kiln run model (runs:/-style folder: confi
     // Version 2 registers the same checkpoint: the same scores, now answered by version 2.
     for (const [k, v] of Object.entries(before.predictions[0].scores)) expect(after.predictions[0].scores[k]).toBeCloseTo(v, 6);
   } finally {
-    process.emit('SIGINT');
-    expect(await done).toBe(0);
+    await serving.close();
   }
 });

@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { FastifyInstance } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { KILN_VERSION, MemoryLogger, type CommandContext, type Model, type ModelCard, type ResolvedConfig } from '@kiln/core';
-import { serveCommand } from '../src/commands';
+import { startServing } from '../src/commands';
 import { MlflowModelRegistry } from '@kiln/plugin-mlflow';
 import { TfjsExporter } from '../src/tfjs/tfjs-exporter';
 import { loadExportedPredictor } from '../src/predict/predictor';
@@ -189,13 +189,10 @@ test('kiln serve --model models:/<name>@champion serves the champion and follows
   registry.registerModel('clf', pathToFileURL(v1).href);
   registry.registerModel('clf', pathToFileURL(v2).href);
   registry.setAlias('clf', 'champion', 1);
-  const stdout = new PassThrough();
-  let printed = '';
-  stdout.on('data', (d) => (printed += String(d)));
-  const ctx = { logger: new MemoryLogger(), cwd: root, globals: {}, stdout, resolved: {} as ResolvedConfig } as CommandContext;
-  const done = serveCommand.run([], { model: 'models:/clf', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
-  while (!/serving clf at (\S+)/.test(printed)) await new Promise((r) => setTimeout(r, 10));
-  const url = /serving clf at (\S+)/.exec(printed)![1];
+  const ctx = { logger: new MemoryLogger(), cwd: root, globals: {}, stdout: new PassThrough(), resolved: {} as ResolvedConfig } as CommandContext;
+  const serving = await startServing({ model: 'models:/clf', registry: 'mlruns', port: '0', pollMs: '100' }, ctx);
+  expect(serving.names).toEqual(['clf']);
+  const url = serving.address;
   const version = async () => ((await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string }[] }).models[0].version;
   try {
     expect(await version()).toBe('1');
@@ -206,8 +203,7 @@ test('kiln serve --model models:/<name>@champion serves the champion and follows
     const res = await fetch(`${url}/v1/models/clf/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[3, 1, 0]] }) });
     expect(((await res.json()) as { predictions: { label: string }[] }).predictions[0].label).toBe('b');
   } finally {
-    process.emit('SIGINT');
-    expect(await done).toBe(0);
+    await serving.close();
   }
 });
 
