@@ -159,6 +159,10 @@ test('retrain: clear errors for a missing name, a missing data file and a missin
   expect(() => retrainOptionsFrom(undefined, { threshold: 'high' })).toThrow(/--threshold must be a number/);
   expect(retrainOptionsFrom({ threshold: 0.9, holdout: 0.3 }, { threshold: '0.7' })).toMatchObject({ threshold: 0.7, holdout: 0.3, alias: 'champion' });
   expect(() => retrainOptionsFrom({ threshold: 0.9, holdout: 2 }, {})).toThrow(expect.objectContaining({ where: 'retrain.holdout' }));
+  // The config's retrain: section is read through the same schema; flags override it.
+  const withSection = await userConfig({ retrain: { threshold: 0.75, holdout: 0.25, epochs: 3 } });
+  expect(retrainOptionsFrom(withSection.config.retrain, { epochs: '5' })).toEqual({ threshold: 0.75, holdout: 0.25, epochs: 5, alias: 'champion' });
+  await expect(userConfig({ retrain: { threshold: 0.75, patience: 3 } }).then((r) => retrainOptionsFrom(r.config.retrain, {}))).rejects.toMatchObject({ where: 'retrain' });
   const stdout = new PassThrough();
   await expect(retrainCommand.run([], { threshold: '0.5' }, { stdout, cwd: dir, logger: new MemoryLogger(), globals: {}, resolved: await userConfig() } as never)).rejects.toMatchObject({
     where: '--data',

@@ -9,10 +9,7 @@ function number(flag: string, value: unknown): number | undefined {
   return n;
 }
 
-/**
- * Options from the config's `retrain:` section, overridden by flags. Core's config schema does
- * not accept a `retrain` key yet, so until it does the flags are the only source.
- */
+/** Options from the config's `retrain:` section (validated by RetrainOptionsSchema), overridden by flags. */
 export function retrainOptionsFrom(configSection: unknown, flags: Record<string, unknown>): RetrainOptions {
   const section = configSection && typeof configSection === 'object' ? (configSection as Record<string, unknown>) : {};
   const merged: Record<string, unknown> = { ...section };
@@ -28,7 +25,10 @@ export function retrainOptionsFrom(configSection: unknown, flags: Record<string,
   set('alias', flags.alias);
   set('store', flags.store);
   if (merged.threshold === undefined) {
-    throw new ConfigError('kiln retrain needs a threshold', { where: 'retrain.threshold', hint: 'pass --threshold <value>: the champion is retrained when its metric on the new data is worse than this' });
+    throw new ConfigError('kiln retrain needs a threshold', {
+      where: 'retrain.threshold',
+      hint: 'set retrain: { threshold: <value> } in the config or pass --threshold: the champion is retrained when its metric on the new data is worse than this',
+    });
   }
   const parsed = RetrainOptionsSchema.safeParse(merged);
   if (!parsed.success) {
@@ -55,8 +55,7 @@ export const retrainCommand: Command = {
   ],
   async run(_args, flags, context) {
     if (typeof flags.data !== 'string') throw new UsageError('kiln retrain needs --data <file>', { where: '--data', hint: 'kiln retrain --data new.csv --threshold 0.8' });
-    const section = (context.resolved.config as unknown as Record<string, unknown>).retrain ?? context.resolved.raw.retrain;
-    const options = retrainOptionsFrom(section, flags);
+    const options = retrainOptionsFrom(context.resolved.config.retrain, flags);
     const json = !!flags.json;
     const result = await retrain({
       resolved: context.resolved,

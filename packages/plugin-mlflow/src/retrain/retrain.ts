@@ -3,21 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import {
-  ConfigError,
-  DataError,
-  definePlugin,
-  inferMode,
-  resolveConfig,
-  setupRun,
-  Trainer,
-  trainResolved,
-  type KilnPlugin,
-  type Logger,
-  type ResolvedConfig,
-  type TrainOptions,
-  type TrainResult,
-} from '@kiln/core';
+import { ConfigError, DataError, inferMode, resolveConfig, setupRun, trainResolved, type KilnPlugin, type Logger, type ResolvedConfig } from '@kiln/core';
 import { MlflowFileStore } from '../file-store/mlflow-file-store';
 import { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
 import { MlflowModelRegistry } from '../registry/mlflow-model-registry';
@@ -152,22 +138,6 @@ function metricOf(logs: Record<string, number>, monitor: string): number {
   return value;
 }
 
-/**
- * Starts training from a checkpoint's model weights with a fresh optimizer. Stands in for core's
- * `TrainOptions.initWeights` until it lands.
- */
-function initWeightsPlugin(checkpoint: string): KilnPlugin {
-  return definePlugin({
-    name: 'kiln-retrain-init-weights',
-    version: '0.1.0',
-    register(ctx) {
-      ctx.hooks.beforeRun.tapPromise('RetrainInitWeights', async ({ trainer, startStep }) => {
-        if (startStep === 0 && trainer instanceof Trainer) trainer.loadCheckpoint(checkpoint, true);
-      });
-    },
-  });
-}
-
 /** The mlruns folder: `store`, else the config's file-store tracker uri, else ./mlruns. */
 export function retrainStoreRoot(resolved: ResolvedConfig, store: string | undefined, cwd: string): string {
   if (store) return store.startsWith('file:') ? fileURLToPath(store) : path.resolve(cwd, store);
@@ -276,18 +246,22 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       trainer,
       ...(options.lr !== undefined ? { optimizer: { ...(base.optimizer as ConfigObject), lr: options.lr } } : {}),
       callbacks: callbacks.some((c) => c.type === 'checkpoint') ? callbacks : [...callbacks, { type: 'checkpoint' }],
-      tracker: { type: 'mlflow', uri: root, experiment: name, register: false, parentRunId: decisionRunId, tags: { 'kiln.retrain.role': champion ? 'fine-tune' : 'base' } },
-      output: { dir: outputDir, name: `retrain-${name}-${stamp(started)}-${decisionRunId.slice(0, 8)}` },
+      tracker: { type: 'mlflow', uri: root, experiment: name, register: false },
     };
     const trainResolvedConfig = await resolveConfig({ cwd: baseDir, inline: trainConfig, search: false });
-    const trainOptions: TrainOptions & { initWeights?: string; trackerRun?: { parentRunId?: string; runName?: string; tags?: Record<string, string> } } = {
+    const runName = `retrain-${name}-${stamp(started)}-${decisionRunId.slice(0, 8)}`;
+    const trained = await trainResolved(trainResolvedConfig, {
       cwd,
       logger: request.logger,
       defaultPlugins: request.defaultPlugins,
-      plugins: [...(request.plugins ?? []), ...(champion ? [initWeightsPlugin(champion.files.checkpoint)] : [])],
-    };
-    const trained: TrainResult & { trackerRunId?: string } = await trainResolved(trainResolvedConfig, trainOptions);
-    const runId = trained.trackerRunId ?? findChildRun(store, decisionRunId);
+      plugins: request.plugins,
+      runDir: path.join(outputDir, runName),
+      // The champion's model weights start the training; the optimizer starts fresh.
+      initWeights: champion?.files.checkpoint,
+      trackerRun: { parentRunId: decisionRunId, runName, tags: { 'kiln.retrain.role': champion ? 'fine-tune' : 'base' } },
+    });
+    const runId = trained.trackerRunId;
+    if (!runId) throw new DataError(`the retraining run ${trained.runDir} was not tracked`, { where: root, hint: 'the mlflow plugin must be loaded (it is a standard plugin)' });
     // The last checkpoint, not the best: the best was picked on the held-out rows it is compared on.
     const checkpoint = trained.checkpoints.last ?? trained.checkpoints.best;
     if (!checkpoint) throw new DataError(`the retraining run ${trained.runDir} wrote no checkpoint`, { where: trained.runDir, hint: 'keep the checkpoint callback in callbacks' });
@@ -344,12 +318,6 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     await tracker.endRun('FAILED').catch(() => undefined);
     throw error;
   }
-}
-
-function findChildRun(store: MlflowFileStore, parentRunId: string): string {
-  const children = store.listRuns().filter((r) => r.tags['mlflow.parentRunId'] === parentRunId).sort((a, b) => b.info.startTime - a.info.startTime);
-  if (!children.length) throw new DataError(`the retraining run under ${parentRunId} was not tracked`, { where: store.root, hint: 'the mlflow plugin must be loaded (it is a standard plugin)' });
-  return children[0].info.runId;
 }
 
 async function finish(tracker: MlflowFileTracker, result: RetrainResult): Promise<void> {
