@@ -129,6 +129,31 @@ test('images as base64 get the training preprocessing', async () => {
   expect(String(bad.json.error)).toMatch(/PNG or JPEG/);
 });
 
+test('images as multipart/form-data files get the same answers as base64', async () => {
+  const colours = [[250, 240, 230], [10, 20, 30]];
+  const form = new FormData();
+  colours.forEach((c, i) => {
+    const px = new Uint8Array(4 * 4 * 3);
+    for (let k = 0; k < 16; k++) px.set(c, k * 3);
+    form.append(`image${i}`, new Blob([encodePng(px, 4, 4, 3)], { type: 'image/png' }), `c${i}.png`);
+  });
+  const res = await fetch(`${base}/v1/models/shapes/predict`, { method: 'POST', body: form });
+  expect(res.status).toBe(200);
+  const preds = ((await res.json()) as { predictions: Pred[] }).predictions;
+  colours.forEach((c, i) => expect(preds[i].scores.bright).toBeCloseTo(softmax([(c[0] + c[1] + c[2]) / 3 / 255, 0.5])[0], 5));
+  // Numeric instances as a JSON field of a form.
+  const fields = new FormData();
+  fields.append('instances', JSON.stringify([[1, 2, 3]]));
+  const numeric = await fetch(`${base}/v1/models/linear/predict`, { method: 'POST', body: fields });
+  expect(((await numeric.json()) as { predictions: Pred[] }).predictions[0].scores.b).toBeCloseTo(softmax(linearLogits([1, 2, 3]))[1], 5);
+  const malformed = await fetch(`${base}/v1/models/shapes/predict`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'no parts here' });
+  expect(malformed.status).toBe(400);
+  expect(((await malformed.json()) as { error: string }).error).toMatch(/malformed multipart/);
+  const big = new FormData();
+  big.append('image', new Blob([new Uint8Array(20 * 1024)]), 'big.png');
+  expect((await fetch(`${base}/v1/models/shapes/predict`, { method: 'POST', body: big })).status).toBe(413);
+});
+
 test('bad requests get clear 4xx answers and the server keeps serving', async () => {
   const malformed = await post('linear', '{"instances": [[1, 2, 3]');
   expect(malformed.status).toBe(400);

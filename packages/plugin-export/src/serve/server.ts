@@ -131,6 +131,37 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+function isMultipart(body: unknown): body is { multipart: FormData } {
+  return typeof body === 'object' && body !== null && 'multipart' in body;
+}
+
+/**
+ * A multipart form as a JSON body: every file part is an image instance (`{ b64 }`), in order; a field
+ * `instances` holds a JSON array of instances, a field `text` one text instance.
+ */
+async function instancesOfForm(form: FormData): Promise<{ instances: unknown[] }> {
+  const instances: unknown[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value !== 'string') {
+      instances.push({ b64: Buffer.from(await value.arrayBuffer()).toString('base64') });
+    } else if (name === 'instances') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch (error) {
+        throw new HttpError(400, `multipart field "instances" is not JSON: ${(error as Error).message}`);
+      }
+      if (!Array.isArray(parsed)) throw new HttpError(400, 'multipart field "instances" must be a JSON array');
+      instances.push(...parsed);
+    } else if (name === 'text') {
+      instances.push({ text: value });
+    } else {
+      throw new HttpError(400, `unexpected multipart field "${name}"`, 'send image files, or fields "instances" (JSON array) or "text"');
+    }
+  }
+  return { instances };
+}
+
 /** Fastify app serving predictors under /v1/models/:name, with dynamic batching and Prometheus metrics. */
 export function createServer(predictors: Predictor[], options: Partial<ServeOptions> = {}): FastifyInstance {
   const opts = { ...DEFAULT_SERVE_OPTIONS, ...options };
@@ -172,6 +203,15 @@ export function createServer(predictors: Predictor[], options: Partial<ServeOpti
     latency.observe({ route }, reply.elapsedTime / 1000);
   });
 
+  // multipart/form-data: parsed by Node's own fetch implementation (undici's Response.formData), no extra dependency.
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, async (request: { headers: Record<string, unknown> }, body: Buffer) => {
+    try {
+      return { multipart: await new Response(body, { headers: { 'content-type': String(request.headers['content-type']) } }).formData() };
+    } catch (error) {
+      throw new HttpError(400, `malformed multipart body: ${(error as Error).message}`, 'send multipart/form-data with image files (any field name), or fields "instances" (JSON) or "text"');
+    }
+  });
+
   app.setErrorHandler((error: FastifyError | HttpError, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     let message = error.message;
@@ -200,7 +240,7 @@ export function createServer(predictors: Predictor[], options: Partial<ServeOpti
   app.post<{ Params: { name: string }; Body: unknown }>('/v1/models/:name/predict', async (request) => {
     const m = models.get(request.params.name);
     if (!m) throw new HttpError(404, `unknown model "${request.params.name}"`, `served models: ${[...models.keys()].join(', ')}`);
-    const body = request.body as { instances?: unknown } | undefined;
+    const body = (isMultipart(request.body) ? await instancesOfForm(request.body.multipart) : request.body) as { instances?: unknown } | undefined;
     if (typeof body !== 'object' || body === null || !Array.isArray(body.instances)) {
       throw new HttpError(400, 'body must be a JSON object { "instances": [...] }', 'Content-Type: application/json; each instance a numeric array or { "b64": "<image>" }');
     }
