@@ -32,5 +32,13 @@ describe('a study with a tracker', () => {
     expect(parent.tag('kiln.best_trial')).toBe(best.id);
     expect(parent.tag('kiln.best_run_id')).toBe(best.trackerRunId);
     expect(parent.status()).toBe('3'); // FINISHED
+
+    // --resume reopens the same parent run (Tracker.resumeRun) instead of starting another
+    const again = await tune(config, { cwd: dir, resume: true, logger: new MemoryLogger() });
+    expect(again.best!.value).toBe(best.value);
+    const runs = fs.readdirSync(path.join(mlruns, '0')).filter((r) => fs.existsSync(path.join(mlruns, '0', r, 'meta.yaml')));
+    expect(runs.filter((r) => mlflowRun(mlruns, r).tag('mlflow.parentRunId') === undefined)).toEqual([parentId]);
+    expect(runs).toHaveLength(4);
+    expect(mlflowRun(mlruns, parentId).status()).toBe('3');
   });
 });

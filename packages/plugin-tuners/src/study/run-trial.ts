@@ -1,59 +1,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
-import {
-  ConfigError,
-  definePlugin,
-  KilnError,
-  resolveConfig,
-  Tokens,
-  trainResolved,
-  type ComponentBlock,
-  type KilnPlugin,
-  type Logger,
-  type StartRunOptions,
-  type Tracker,
-  type TrainOptions,
-} from '@kiln/core';
-import type { EpochListener, EpochReport, TrialJob, TrialOutcome, TrialTrackerRun } from './executor';
+import { ConfigError, definePlugin, KilnError, resolveConfig, trainResolved, type KilnPlugin, type Logger } from '@kiln/core';
+import type { EpochListener, EpochReport, TrialJob, TrialOutcome } from './executor';
 
 export const PROBE_PLUGIN_NAME = 'kiln-tune-probe';
-/** The tracker a trial's config is switched to so that its run nests under the study's (see nestedTrackerBlock). */
-export const NESTED_TRACKER_TYPE = 'kiln-tune-nested';
 
 /** The objective is not in the epoch logs: every trial would fail the same way. */
 export class ObjectiveMissingError extends ConfigError {}
 
-const NestedTrackerOptions = z.strictObject({
-  inner: z.looseObject({ type: z.string() }).describe('The tracker block of the config, which does the recording.'),
-  parentRunId: z.string().optional().describe("The study's run: the trial becomes its nested run."),
-  runName: z.string().optional().describe('Name of the trial run.'),
-  tags: z.record(z.string(), z.string()).default({}).describe('Tags set on the trial run.'),
-});
-
-/** Longest stretch of synchronous training before the event loop gets a turn (queue lock renewals, IPC). */
-const YIELD_EVERY_MS = 50;
-
 /**
  * A plugin object for one trial: after every epoch it makes sure `checkpoints/last.safetensors`
  * exists (promotions continue from it), hands the objective to the study, and stops the run
- * when the study says prune. With `trackerRun`, it nests the trial's tracker run under the study's.
+ * when the study says prune.
  */
-export function probePlugin(job: TrialJob, onEpoch: EpochListener, state: { last?: number; epochs: EpochReport[]; trackerRunId?: string }): KilnPlugin {
+export function probePlugin(job: TrialJob, onEpoch: EpochListener, state: { last?: number; epochs: EpochReport[] }): KilnPlugin {
   return definePlugin({
     name: PROBE_PLUGIN_NAME,
     version: '0.1.0',
     register(ctx) {
       let epochStart = Date.now();
-      let lastYield = Date.now();
       ctx.hooks.beforeEpoch.tap('TuneProbe', () => {
         epochStart = Date.now();
-      });
-      // Training steps resolve as microtasks only; a timer-driven lock renewal would starve without this.
-      ctx.hooks.afterTrainStep.tapPromise('TuneProbe', async () => {
-        if (Date.now() - lastYield < YIELD_EVERY_MS) return;
-        await new Promise((resolve) => setImmediate(resolve));
-        lastYield = Date.now();
       });
       // Stage 100: after the checkpoint callback, so its file is seen.
       ctx.hooks.afterEpoch.tapPromise({ name: 'TuneProbe', stage: 100 }, async ({ trainer, epoch, logs }) => {
@@ -72,67 +39,42 @@ export function probePlugin(job: TrialJob, onEpoch: EpochListener, state: { last
         const report: EpochReport = { epoch: epoch + 1, value, logs: { ...logs } };
         state.epochs = state.epochs.filter((e) => e.epoch !== report.epoch).concat(report);
         if ((await onEpoch(report)) === 'prune') trainer.requestStop('pruned');
-        lastYield = Date.now();
       });
-      if (job.trackerRun) {
-        // Until core passes TrainOptions.trackerRun to Tracker.startRun: wrap the configured tracker.
-        ctx.provide(
-          Tokens.Tracker,
-          NESTED_TRACKER_TYPE,
-          async (options, context) => {
-            const inner = await context.build(Tokens.Tracker, options.inner as ComponentBlock, 'tracker.inner');
-            return nestedTracker(inner, { parentRunId: options.parentRunId, runName: options.runName, tags: options.tags }, (id) => (state.trackerRunId = id));
-          },
-          NestedTrackerOptions,
-          { description: 'Internal: the configured tracker, with the trial run nested under the study run.' },
-        );
-        const run = job.trackerRun;
-        ctx.hooks.modifyConfig.tap('TuneProbe', (config) =>
-          config.tracker ? { ...config, tracker: { type: NESTED_TRACKER_TYPE, inner: config.tracker, ...run, tags: run.tags ?? {} } } : config,
-        );
-      }
     },
   });
 }
 
-/** A tracker whose startRun always carries the trial's parent run, name and tags. */
-function nestedTracker(inner: Tracker, run: TrialTrackerRun, onRunId: (id: string) => void): Tracker {
-  return {
-    name: inner.name,
-    async startRun(options: StartRunOptions) {
-      const started = await inner.startRun({ ...options, parentRunId: run.parentRunId, runName: run.runName ?? options.runName, tags: { ...options.tags, ...run.tags } });
-      onRunId(started.runId);
-      return started;
-    },
-    logParams: (p) => inner.logParams(p),
-    logMetrics: (m, step, ts) => inner.logMetrics(m, step, ts),
-    setTags: (t) => inner.setTags(t),
-    logArtifact: (p, a) => inner.logArtifact(p, a),
-    endRun: (s) => inner.endRun(s),
-    flush: () => inner.flush(),
-  };
-}
-
 /**
- * A fresh run directory for the trial (an earlier attempt's files go); a promotion gets a copy
- * of its predecessor's last checkpoint to continue. Returns whether there is one to resume.
+ * Empties the trial's run directory (an earlier attempt's files go). Returns the checkpoint a
+ * promotion continues (into this new directory: the predecessor's run stays as it was).
  */
-export function prepareTrialDir(job: TrialJob, logger?: Logger): boolean {
+export function prepareTrialDir(job: TrialJob, logger?: Logger): string | undefined {
   fs.rmSync(job.runDir, { recursive: true, force: true });
-  if (job.resumeFrom === undefined) return false;
+  if (job.resumeFrom === undefined) return undefined;
   if (!fs.existsSync(job.resumeFrom)) {
     logger?.warn(`trial ${job.suggestion.id}: no checkpoint ${job.resumeFrom} to continue; training from scratch`);
-    return false;
+    return undefined;
   }
-  fs.mkdirSync(path.join(job.runDir, 'checkpoints'), { recursive: true });
-  fs.copyFileSync(job.resumeFrom, path.join(job.runDir, 'checkpoints', 'last.safetensors'));
-  return true;
+  return job.resumeFrom;
+}
+
+/** The tracker run id core recorded in the trial's run.json (also when the trial failed). */
+function recordedTrackerRun(runDir: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { trackerRunId?: string }).trackerRunId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Trains one trial in this process through core's programmatic API. */
 export async function runTrial(job: TrialJob, onEpoch: EpochListener, logger?: Logger): Promise<TrialOutcome> {
-  const state: { last?: number; epochs: EpochReport[]; trackerRunId?: string } = { epochs: [] };
-  const ended = (outcome: Omit<TrialOutcome, 'epochs' | 'trackerRunId'>): TrialOutcome => ({ ...outcome, epochs: state.epochs, ...(state.trackerRunId ? { trackerRunId: state.trackerRunId } : {}) });
+  const state: { last?: number; epochs: EpochReport[] } = { epochs: [] };
+  const ended = (outcome: Omit<TrialOutcome, 'epochs' | 'trackerRunId'>, trackerRunId = recordedTrackerRun(job.runDir)): TrialOutcome => ({
+    ...outcome,
+    epochs: state.epochs,
+    ...(trackerRunId ? { trackerRunId } : {}),
+  });
   try {
     const { source } = job;
     const resume = prepareTrialDir(job, logger);
@@ -144,9 +86,15 @@ export async function runTrial(job: TrialJob, onEpoch: EpochListener, logger?: L
       inline: source.inline,
       search: false,
     });
-    const options: TrainOptions = { cwd: source.cwd, logger, resume: resume ? job.runDir : undefined, plugins: [probePlugin(job, onEpoch, state)] };
-    const result = await trainResolved(resolved, options);
-    return ended({ status: result.stopReason === 'pruned' ? 'pruned' : 'completed', value: state.last, runDir: result.runDir });
+    const result = await trainResolved(resolved, {
+      cwd: source.cwd,
+      logger,
+      runDir: job.runDir,
+      resume,
+      trackerRun: job.trackerRun,
+      plugins: [probePlugin(job, onEpoch, state)],
+    });
+    return ended({ status: result.stopReason === 'pruned' ? 'pruned' : 'completed', value: state.last, runDir: result.runDir }, result.trackerRunId);
   } catch (error) {
     const fatal = error instanceof ObjectiveMissingError || (KilnError.is(error) && error.name === 'ObjectiveMissingError');
     const k = KilnError.is(error) ? error : undefined;

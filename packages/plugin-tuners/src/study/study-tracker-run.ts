@@ -15,18 +15,19 @@ export class StudyTrackerRun {
   ) {}
 
   /**
-   * Starts the parent run of a new study (its id goes into the study file). A resumed study
-   * keeps nesting its trials under the run it started with, which cannot be reopened: core's
-   * Tracker has no resumeRun, so that run is not ended with the best here.
+   * Starts the parent run of a new study (its id goes into the study file); a resumed study
+   * reopens its run (Tracker.resumeRun) so the trials still nest under it and it gets the best.
    */
   static async open(p: PreparedStudy, study: StudyFile, logger: Logger): Promise<StudyTrackerRun | undefined> {
     const block = p.kernel.config.tracker;
     if (!block) return undefined;
-    if (study.data.trackerRunId) {
-      logger.info(`study ${p.studyName}: trials nest under tracker run ${study.data.trackerRunId} (started before the resume)`);
+    const tracker = await p.kernel.build(Tokens.Tracker, block as ComponentBlock, 'tracker');
+    const previous = study.data.trackerRunId;
+    if (previous) {
+      if (tracker.resumeRun) return new StudyTrackerRun(tracker, (await tracker.resumeRun(previous)).runId);
+      logger.warn(`study ${p.studyName}: tracker '${tracker.name}' cannot reopen run ${previous}; trials still nest under it, the best is not logged on it`);
       return undefined;
     }
-    const tracker = await p.kernel.build(Tokens.Tracker, block as ComponentBlock, 'tracker');
     const { runId } = await tracker.startRun({
       experiment: p.kernel.config.name,
       runName: p.studyName,
