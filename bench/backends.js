@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `node bench/backends.js [--quick]`: cpu vs wasm, side by side in one run.
+// `node bench/backends.js [--quick] [--profile]`: cpu vs wasm, side by side in one run.
+// --profile adds per-kernel self times of one wasm training step of the small CNN and the transformer.
 // matmul and 3x3-conv GFLOP/s (forward, weight gradient, input gradient) and training
 // throughput (forward + backward + SGD update) of a small CNN and a 2-layer transformer.
 // Needs a build first (`npm run build`).
@@ -9,6 +10,7 @@ const tfl = require('@tensorflow/tfjs-layers');
 const { WasmBackend, CpuBackend, backendInfo } = require(path.join(__dirname, '../packages/plugin-backend-wasm/dist'));
 
 const QUICK = process.argv.includes('--quick');
+const PROFILE = process.argv.includes('--profile');
 const MIN_SECONDS = QUICK ? 0.3 : 1.5;
 
 /** Median seconds per call of fn (which must block until its result is computed). */
@@ -63,6 +65,78 @@ function kernels() {
   return results;
 }
 
+/**
+ * Self time per kernel of one call of step: every kernel of the active backend is wrapped with
+ * a timer; kernels built from other kernels are charged only for their own work.
+ */
+function profile(step) {
+  const backend = tf.getBackend();
+  const originals = tf.getKernelsForBackend(backend);
+  const byKernel = new Map();
+  const stack = [];
+  for (const config of originals) {
+    const inner = config.kernelFunc;
+    tf.unregisterKernel(config.kernelName, backend);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        stack.push(0);
+        const t0 = process.hrtime.bigint();
+        const out = inner(args);
+        const total = Number(process.hrtime.bigint() - t0) / 1e6;
+        const children = stack.pop();
+        if (stack.length > 0) stack[stack.length - 1] += total;
+        const e = byKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
+        e.ms += total - children;
+        e.calls++;
+        byKernel.set(config.kernelName, e);
+        return out;
+      },
+    });
+  }
+  const t0 = process.hrtime.bigint();
+  try {
+    step();
+  } finally {
+    for (const config of originals) {
+      tf.unregisterKernel(config.kernelName, backend);
+      tf.registerKernel(config);
+    }
+  }
+  const stepMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { stepMs, rows: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
+}
+
+const profiles = [];
+
+function maybeProfile(label, step) {
+  if (!PROFILE || tf.getBackend() !== 'wasm') return;
+  step();
+  profiles.push({ label, ...profile(step) });
+}
+
+/** wasm only (the cpu backend takes minutes per call here): ResNet-18 CIFAR layer shapes at batch 64. */
+function resnetConvs() {
+  const shapes = QUICK
+    ? [[64, 32, 32, 64, 64, 1], [64, 16, 16, 128, 128, 1]]
+    : [[64, 32, 32, 64, 64, 1], [64, 32, 32, 64, 128, 2], [64, 16, 16, 128, 128, 1], [64, 8, 8, 256, 256, 1], [64, 4, 4, 512, 512, 1], [1, 32, 32, 64, 64, 1]];
+  const rows = [];
+  for (const [B, H, W, C, K, s] of shapes) {
+    tf.tidy(() => {
+      const x = seeded([B, H, W, C], 11);
+      const f = seeded([3, 3, C, K], 12);
+      const [OH, OW] = [Math.ceil(H / s), Math.ceil(W / s)];
+      const dy = seeded([B, OH, OW, K], 13);
+      const flops = 2 * B * OH * OW * 9 * C * K;
+      const fwd = flops / time(() => run(() => tf.conv2d(x, f, s, 'same'))) / 1e9;
+      const wgrad = flops / time(() => run(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, C, K] }))) / 1e9;
+      const igrad = flops / time(() => run(() => tf.conv2dTranspose(dy, f, [B, H, W, C], s, 'same'))) / 1e9;
+      rows.push([`[${B},${H},${W},${C}]→${K} s${s}`, fwd, wgrad, igrad]);
+    });
+  }
+  return rows;
+}
+
 function smallCnn() {
   const batch = 16;
   const model = tfl.sequential({
@@ -89,6 +163,7 @@ function smallCnn() {
     loss.dispose();
   };
   const seconds = time(step);
+  maybeProfile('small CNN, batch 16', step);
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
@@ -141,6 +216,7 @@ function transformer() {
     loss.dispose();
   };
   const seconds = time(step);
+  maybeProfile('2-layer transformer, batch 8 × 32 tokens', step);
   opt.dispose();
   tf.dispose([ids, y]);
   const all = [params.embed, params.pos, params.out, ...params.layers.flatMap((p) => Object.values(p))];
@@ -152,12 +228,13 @@ async function measure(backend) {
   const info = await backend.activate();
   const before = tf.memory().numTensors;
   const r = kernels();
+  const convRows = info.name === 'wasm' ? resnetConvs() : undefined;
   r['small CNN train samples/s'] = smallCnn();
   r['2-layer transformer train samples/s'] = transformer();
   // On wasm, Kiln keeps one small one-hot filter per filter shape whose weight gradient ran at batch 1 (none here).
   const kept = tf.memory().numTensors - before;
   if (kept > (info.name === 'wasm' ? 3 : 0)) console.error(`warning: ${kept} tensors left on ${info.name}`);
-  return { info, r };
+  return { info, r, convRows };
 }
 
 (async () => {
@@ -170,7 +247,16 @@ async function measure(backend) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   for (const row of [head, ...rows]) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   const w = wasm.r;
-  console.log(`wasm weight-grad / forward conv: ${(w['conv3x3 weight-grad GFLOP/s'] / w['conv3x3 fwd GFLOP/s']).toFixed(2)}`);
+  console.log(`wasm weight-grad / forward conv: ${(w['conv3x3 weight-grad GFLOP/s'] / w['conv3x3 fwd GFLOP/s']).toFixed(2)}; input-grad / forward: ${(w['conv3x3 input-grad GFLOP/s'] / w['conv3x3 fwd GFLOP/s']).toFixed(2)}`);
+  console.log('\nwasm 3x3 conv GFLOP/s at ResNet-18 CIFAR layer shapes (x → out channels, stride):');
+  console.log(`  ${'shape'.padEnd(24)} forward  weight-grad  input-grad  wgrad/fwd  igrad/fwd`);
+  for (const [name, f, wg, ig] of wasm.convRows) {
+    console.log(`  ${name.padEnd(24)} ${f.toFixed(1).padStart(7)}  ${wg.toFixed(1).padStart(11)}  ${ig.toFixed(1).padStart(10)}  ${(wg / f).toFixed(2).padStart(9)}  ${(ig / f).toFixed(2).padStart(9)}`);
+  }
+  for (const p of profiles) {
+    console.log(`\nwasm profile, one training step of the ${p.label}: ${p.stepMs.toFixed(1)} ms (self time per kernel, top 15)`);
+    for (const [name, e] of p.rows.slice(0, 15)) console.log(`  ${name.padEnd(28)} ${e.ms.toFixed(2).padStart(8)} ms ${String(e.calls).padStart(5)} calls ${((100 * e.ms) / p.stepMs).toFixed(1).padStart(5)}%`);
+  }
 })().catch((error) => {
   console.error(error);
   process.exit(1);

@@ -440,3 +440,101 @@ function storeTail(dst: usize, lo: v128, hi: v128, n: i32): void {
   if (n > 5) store<f32>(dst, f32x4.extract_lane(hi, 1), 20);
   if (n > 6) store<f32>(dst, f32x4.extract_lane(hi, 2), 24);
 }
+
+/** Scratch bytes batchMatMul needs: one packed A panel (rows padded to 4) and one packed B (columns padded to 8). */
+export function matMulScratchBytes(m: i32, k: i32, n: i32): i32 {
+  return ((((m + 3) & ~3) + ((n + 7) & ~7)) * k) * 4 + 64;
+}
+
+/**
+ * c[b] = a[b] · b[b] for b < batch, with element (i, k) of a[b] at a + 4·(b·aBatch + i·aRow + k·aCol)
+ * and (k, j) of b[b] at bm + 4·(b·bBatch + k·bRow + j·bCol): any transposes and a broadcast
+ * batch (stride 0) are read by the packing, never materialised. c is [batch, m, n] row-major.
+ * Per batch: B is packed into 8-column k-major panels, A into 4-row panels, and every 4×8 tile is
+ * one micro-kernel call.
+ */
+export function batchMatMul(
+  a: usize, bm: usize, c: usize, scratch: usize,
+  batch: i32, m: i32, k: i32, n: i32,
+  aBatch: i32, aRow: i32, aCol: i32, bBatch: i32, bRow: i32, bCol: i32,
+): void {
+  const m4 = (m + 3) & ~3;
+  const n8 = (n + 7) & ~7;
+  const base = (scratch + 15) & ~(<usize>15);
+  const bPanel = base;                                  // [n8/8][k][8]
+  const aPanel = bPanel + <usize>(n8 * k * 4);          // [m4/4][k][4]
+  let packedB = -1;
+  for (let bi = 0; bi < batch; bi++) {
+    const bOff = bi * bBatch;
+    if (bi == 0 || bOff != packedB) {
+      if (n8 != n) zero(bPanel, n8 * k * 4);
+      for (let kk = 0; kk < k; kk++) {
+        for (let j = 0; j < n; j++) {
+          store<f32>(bPanel + <usize>((((j >> 3) * k + kk) * 8 + (j & 7)) * 4), load<f32>(bm + <usize>((bOff + kk * bRow + j * bCol) * 4)));
+        }
+      }
+      packedB = bOff;
+    }
+    const aOff = bi * aBatch;
+    const cb = c + <usize>(bi * m * n * 4);
+    // Rows in chunks whose packed A (≈ 64 KB) stays in L2 while every B panel passes over it.
+    const chunk = max(4, min(m4, ((16384 / max(k, 1)) >> 2) << 2));
+    for (let i0 = 0; i0 < m; i0 += chunk) {
+      const i1 = min(m, i0 + chunk);
+      const rowsPadded = ((i1 - i0) + 3) & ~3;
+      if (rowsPadded != i1 - i0) zero(aPanel + <usize>((rowsPadded - 4) * k * 4), 4 * k * 4);
+      for (let i = i0; i < i1; i++) {
+        const li = i - i0;
+        const dst = aPanel + <usize>(((li >> 2) * k * 4 + (li & 3)) * 4);
+        const src = a + <usize>((aOff + i * aRow) * 4);
+        if (aCol == 1) {
+          for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>(kk * 16), load<f32>(src + <usize>(kk * 4)));
+        } else {
+          for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>(kk * 16), load<f32>(src + <usize>(kk * aCol * 4)));
+        }
+      }
+      for (let jb = 0; jb < n8; jb += 8) {
+        const bp = bPanel + <usize>(jb * k * 4);
+        for (let ib = i0; ib < i1; ib += 4) {
+          const ap = aPanel + <usize>((ib - i0) * k * 4);
+          let c00 = f32x4.splat(0); let c01 = f32x4.splat(0); let c10 = f32x4.splat(0); let c11 = f32x4.splat(0);
+          let c20 = f32x4.splat(0); let c21 = f32x4.splat(0); let c30 = f32x4.splat(0); let c31 = f32x4.splat(0);
+          let ap2 = ap;
+          let bp2 = bp;
+          for (let kk = 0; kk < k; kk++) {
+            const b0 = v128.load(bp2, 0);
+            const b1 = v128.load(bp2, 16);
+            const a0 = v128.load32_splat(ap2, 0);
+            c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+            c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+            const a1 = v128.load32_splat(ap2, 4);
+            c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+            c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+            const a2 = v128.load32_splat(ap2, 8);
+            c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+            c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+            const a3 = v128.load32_splat(ap2, 12);
+            c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+            c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+            ap2 += 16;
+            bp2 += 32;
+          }
+          const rows = min(4, i1 - ib);
+          const cols = n - jb;
+          const d0 = cb + <usize>((ib * n + jb) * 4);
+          if (cols >= 8) {
+            v128.store(d0, c00); v128.store(d0, c01, 16);
+            if (rows > 1) { const d = d0 + <usize>(n * 4); v128.store(d, c10); v128.store(d, c11, 16); }
+            if (rows > 2) { const d = d0 + <usize>(n * 8); v128.store(d, c20); v128.store(d, c21, 16); }
+            if (rows > 3) { const d = d0 + <usize>(n * 12); v128.store(d, c30); v128.store(d, c31, 16); }
+          } else {
+            storeTail(d0, c00, c01, cols);
+            if (rows > 1) storeTail(d0 + <usize>(n * 4), c10, c11, cols);
+            if (rows > 2) storeTail(d0 + <usize>(n * 8), c20, c21, cols);
+            if (rows > 3) storeTail(d0 + <usize>(n * 12), c30, c31, cols);
+          }
+        }
+      }
+    }
+  }
+}

@@ -8,7 +8,7 @@ export { backendInfo, type TensorEngineInfo } from './info';
 export { explainMissingKernel, withKernelErrors } from './missing-kernel';
 export { registerTrainingKernels, KILN_WASM_KERNELS } from './kernels/register';
 export { wasmBinaryDir } from './wasm-files';
-export { KILN_FORWARD_CONV, KILN_INPUT_GRAD } from './kernels/kiln-wasm';
+export { KILN_FORWARD_CONV, KILN_INPUT_GRAD, KILN_MATMUL } from './kernels/kiln-wasm';
 
 export default definePlugin({
   name: '@kiln/plugin-backend-wasm',

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackend } from '../src/wasm-backend';
 import { CpuBackend } from '../src/cpu-backend';
 import { randomValues, relativeError } from './helpers';
-import { KILN_FORWARD_CONV } from '../src/kernels/kiln-wasm';
+import { KILN_FORWARD_CONV, KILN_MATMUL } from '../src/kernels/kiln-wasm';
 
 /** Σ a·b in float64. */
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -148,5 +148,44 @@ describe("Kiln's forward conv (indirect GEMM) matches cpu", () => {
     } finally {
       KILN_FORWARD_CONV.use = 'strided';
     }
+  });
+});
+
+describe("Kiln's batched matmul matches cpu", () => {
+  type Case = [string, number[], number[], boolean, boolean];
+  const cases: Case[] = [
+    ['2-D, odd sizes', [7, 5], [5, 11], false, false],
+    ['2-D, transposeA (a weight gradient)', [9, 6], [9, 13], true, false],
+    ['2-D, transposeB (an input gradient)', [6, 9], [13, 9], false, true],
+    ['attention scores q·kᵀ, [2, 3] batch', [2, 3, 10, 4], [2, 3, 10, 4], false, true],
+    ['both transposed, batch 5', [5, 6, 7], [5, 9, 6], true, true],
+    ['broadcast b over the batch', [4, 5, 6], [6, 3], false, false],
+    ['broadcast a over the batch', [1, 5, 6], [3, 6, 17], false, false],
+  ];
+  it.each(cases)('%s', async (_name, as, bs, ta, tb) => {
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor(randomValues(as.reduce((p, q) => p * q, 1), 41), as);
+        const b = tf.tensor(randomValues(bs.reduce((p, q) => p * q, 1), 42), bs);
+        const c = tf.matMul(a, b, ta, tb);
+        return { shape: c.shape, values: c.dataSync() };
+      });
+    await new CpuBackend().activate();
+    const expected = run();
+    await new WasmBackend().activate();
+    KILN_MATMUL.use = 'always';
+    try {
+      const got = run();
+      expect(got.shape).toEqual(expected.shape);
+      expect(relativeError(got.values, expected.values)).toBeLessThan(1e-5);
+    } finally {
+      KILN_MATMUL.use = 'batched';
+    }
+  });
+
+  it('a hand-computed product: [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]], batched twice', async () => {
+    await new WasmBackend().activate();
+    const c = tf.tidy(() => tf.matMul(tf.tensor3d([1, 2, 3, 4, 1, 2, 3, 4], [2, 2, 2]), tf.tensor3d([5, 6, 7, 8, 5, 6, 7, 8], [2, 2, 2])).dataSync());
+    expect(Array.from(c)).toEqual([19, 22, 43, 50, 19, 22, 43, 50]);
   });
 });

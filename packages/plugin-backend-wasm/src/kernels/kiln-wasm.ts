@@ -37,6 +37,8 @@ interface KilnWasmExports {
   convBackpropInput(...args: number[]): void;
   forwardScratchBytes(cin: number, cout: number, taps: number): number;
   convForward(...args: number[]): void;
+  matMulScratchBytes(m: number, k: number, n: number): number;
+  batchMatMul(...args: number[]): void;
   sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
 }
 
@@ -273,3 +275,53 @@ export const KILN_FORWARD_CONV: { use: 'strided' | 'always' | 'never' } = { use:
 
 /** Switch for benchmarks: stride-1 input gradients as a flipped forward conv (true) or dy·wᵀ + col2im (false). */
 export const KILN_INPUT_GRAD = { viaFlippedConv: true };
+
+/**
+ * Which BatchMatMuls run on Kiln's packed GEMM: 'batched' (the default: batch > 1, e.g. attention
+ * heads, where tfjs-wasm sets up an XNNPACK operator per matrix), 'always', or 'never'.
+ */
+export const KILN_MATMUL: { use: 'batched' | 'always' | 'never' } = { use: 'batched' };
+
+/**
+ * BatchMatMul (float32, equal or broadcast batch) on Kiln's packed GEMM, transposes read in the
+ * packing; `original` for the rest.
+ */
+export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const { transposeA = false, transposeB = false } = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean };
+    if (KILN_MATMUL.use === 'never' || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return original(args);
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const k2 = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== k2 || m * n * k === 0) return original(args);
+    const size = (dims: number[]) => dims.reduce((p, q) => p * q, 1);
+    let outBatch: number[];
+    try {
+      outBatch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      return original(args);
+    }
+    const batch = size(outBatch);
+    const aCount = size(a.shape.slice(0, -2));
+    const bCount = size(b.shape.slice(0, -2));
+    if ((aCount !== batch && aCount !== 1) || (bCount !== batch && bCount !== 1)) return original(args);
+    if (KILN_MATMUL.use === 'batched' && batch === 1) return original(args);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined) return original(args);
+    const out = backend.makeOutput([...outBatch, m, n], 'float32');
+    withScratch(backend, ex.matMulScratchBytes(m, k, n), (scratch) => {
+      ex.batchMatMul(
+        offset(backend, a), offset(backend, b), offset(backend, out), scratch, batch, m, k, n,
+        aCount === 1 ? 0 : m * k, transposeA ? 1 : k, transposeA ? m : 1,
+        bCount === 1 ? 0 : k * n, transposeB ? 1 : n, transposeB ? k : 1,
+      );
+    });
+    return out;
+  };
+}

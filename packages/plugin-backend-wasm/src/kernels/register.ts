@@ -8,7 +8,7 @@ import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
-import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes } from './kiln-wasm';
+import { batchMatMulKernel, conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -53,7 +53,7 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
 
 /** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile, and Sum/Mean over non-innermost axes, are slow. */
 const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
-  ['BatchMatMul', matMulWithExplicitTransposes],
+  ['BatchMatMul', (k) => batchMatMulKernel(matMulWithExplicitTransposes(k))],
   ['_FusedMatMul', matMulWithExplicitTransposes],
   ['Tile', tileAsBroadcast],
   ['Sum', (k) => reduceOverMiddleAxes('sum', k)],
