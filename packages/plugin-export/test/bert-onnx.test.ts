@@ -8,6 +8,7 @@ import { KILN_VERSION, type ModelCard } from '@kiln/core';
 import { BertModel, bertConfig, type BertHead } from '@kiln/plugin-bert';
 import { OnnxExporter } from '../src/onnx/onnx-exporter';
 import { readModelCard } from '../src/card';
+import { TextPreprocessor } from '../src/predict/text';
 
 jest.setTimeout(60_000);
 
@@ -93,6 +94,11 @@ test('a tokenizer.json the run read is copied beside the model and named in kiln
     expect(result.files).toEqual(expect.arrayContaining(['model.onnx', 'vocab.txt', 'tokenizer.json', 'kiln-model.json']));
     expect(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')).toBe(json);
     expect(readModelCard(dir).preprocessing).toEqual({ kind: 'text', tokenizer: 'wordpiece', vocab: 'vocab.txt', tokenizerJson: 'tokenizer.json', lowercase: true, maxLength: 8 });
+    // Inference tokenizes with that file: [CLS] a b [SEP] then padding to maxLength 8 (ids from its vocab).
+    const text = TextPreprocessor.from(readModelCard(dir).preprocessing, dir)!;
+    const { inputs } = text.encode('A b', undefined, [{ name: 'input_ids', shape: [8], dtype: 'int32' }, { name: 'attention_mask', shape: [8], dtype: 'int32' }]);
+    expect(Array.from(inputs.input_ids)).toEqual([2, 5, 6, 3, 0, 0, 0, 0]);
+    expect(Array.from(inputs.attention_mask)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
   } finally {
     model.dispose();
   }

@@ -50,9 +50,11 @@ export class TextPreprocessor {
       throw new ConfigError('this model tokenizes text with @kiln/plugin-bert, which is not installed', { where: 'kiln-model.json preprocessing', hint: 'npm install @kiln/plugin-bert', cause });
     }
     if (text.vocabulary) return new TextPreprocessor(new bert.WordPieceTokenizer(text.vocabulary, { lowercase: text.lowercase }), text.maxLength);
-    if (!dir || !text.vocab) throw new DataError('the text model has no vocabulary', { where: 'kiln-model.json preprocessing', hint: 'export it again: kiln export writes vocab.txt beside the model' });
-    const file = path.join(dir, text.vocab);
-    if (!fs.existsSync(file)) throw new DataError(`${text.vocab} is missing beside the model`, { where: file, hint: 'copy every file of the export directory' });
+    const name = text.tokenizerJson ?? text.vocab;
+    if (!dir || !name) throw new DataError('the text model has no vocabulary', { where: 'kiln-model.json preprocessing', hint: 'export it again: kiln export writes vocab.txt beside the model' });
+    // tokenizer.json (when training read one) also carries the normalizer's accent and CJK settings.
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) throw new DataError(`${name} is missing beside the model`, { where: file, hint: 'copy every file of the export directory' });
     return new TextPreprocessor(bert.WordPieceTokenizer.fromFile(file, { lowercase: text.lowercase }), text.maxLength);
   }
 
