@@ -113,7 +113,8 @@ export class ChampionWatcher {
 
   start(): this {
     this.watchFolder();
-    this.poller = setInterval(() => this.schedule(0), this.options.pollMs);
+    // A poll never cuts short the debounce of a file event in progress.
+    this.poller = setInterval(() => this.debounce === undefined && !this.closed && void this.check(), this.options.pollMs);
     this.poller.unref();
     return this;
   }
