@@ -221,3 +221,26 @@ test('retrain reads JSON lines the same way: the jsonl block keeps its fields, i
   const trainedWith = JSON.parse(fs.readFileSync(path.join(new MlflowFileStore(path.join(dir, 'mlruns-jsonl')).locateRun(drift.challenger!.runId).dir, 'artifacts', 'model', 'config.json'), 'utf8'));
   expect(trainedWith.data).toMatchObject({ type: 'jsonl', path: path.join(dir, 'drift.jsonl'), valSplit: 0.2, classes: ['neg', 'pos'] });
 });
+
+test('kiln train --resume continues the same tracked run: RUNNING again, history extended, one registration per finished training', async () => {
+  const root = path.join(dir, 'mlruns-resume');
+  const run = async (epochs: number, resume?: string) => {
+    const resolved = await userConfig({
+      name: 'resumed',
+      tracker: { type: 'mlflow', uri: 'mlruns-resume', systemTags: false },
+      trainer: { epochs, batchSize: 32, monitor: 'val/accuracy', mode: 'max' },
+      output: { dir: 'runs-resume', name: 'r' },
+    });
+    return trainResolved(resolved, { cwd: dir, logger: new MemoryLogger(), defaultPlugins: PLUGINS, resume });
+  };
+  const first = await run(2);
+  const store = new MlflowFileStore(root);
+  expect(store.getRunInfo(first.trackerRunId!).status).toBe('FINISHED');
+  const second = await run(4, path.join(dir, 'runs-resume', 'r'));
+  expect(second.trackerRunId).toBe(first.trackerRunId);
+  const record = store.readRun(first.trackerRunId!);
+  expect(record.info.status).toBe('FINISHED');
+  // Epoch logs at global steps 5, 10 (first training) then 15, 20 (resumed): 160 rows / 32 = 5 steps an epoch.
+  expect(record.metricHistory.epoch.map((p) => [p.step, p.value])).toEqual([[5, 1], [10, 2], [15, 3], [20, 4]]);
+  expect(new MlflowModelRegistry(root).listVersionNumbers('resumed')).toEqual([1, 2]);
+});
