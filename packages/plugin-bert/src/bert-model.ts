@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, type Model } from '@kiln/core';
 import type { BertConfig } from './config';
+import { attentionMatMul } from './attention-matmul';
 
 export type BertHead = 'none' | 'sequence-classification' | 'token-classification';
 
@@ -232,10 +233,10 @@ export class BertModel implements Model {
         const q = tf.transpose(tf.reshape(this.dense(x, layer.query), [B, L, heads, dh]), [0, 2, 1, 3]);
         const kT = tf.transpose(tf.reshape(this.dense(x, layer.key), [B, L, heads, dh]), [0, 2, 3, 1]);
         const v = tf.transpose(tf.reshape(this.dense(x, layer.value), [B, L, heads, dh]), [0, 2, 1, 3]);
-        let scores: tf.Tensor = tf.matMul(tf.mul(q, scale), kT);
+        let scores: tf.Tensor = attentionMatMul(tf.mul(q, scale), kT);
         if (additive) scores = tf.add(scores, additive);
         const probs = this.dropout(tf.softmax(scores), c.attention_probs_dropout_prob, training);
-        const context = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B * L, H]);
+        const context = tf.reshape(tf.transpose(attentionMatMul(probs, v), [0, 2, 1, 3]), [B * L, H]);
         const attended = this.dropout(this.dense(context, layer.attentionOutput), c.hidden_dropout_prob, training);
         const a = this.layerNorm(tf.add(attended, x), layer.attentionNorm);
         const inner = gelu(this.dense(a, layer.intermediate));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackend } from '@kiln/plugin-backend-wasm';
 import { BertModel, bertConfig, buildBert, gelu, type BertConfig } from '../src';
+import { perSliceMatMul } from '../src/attention-matmul';
 
 beforeAll(async () => {
   await new WasmBackend().activate();
@@ -188,3 +189,22 @@ function referenceLogits(c: BertConfig, w: Record<string, Float64Array>, ids: nu
   const pooled = linear(x[0], `${p}pooler.dense`, H).map(Math.tanh);
   return linear(pooled, 'classifier', 3);
 }
+
+describe('attention products on wasm', () => {
+  it('per-(sequence, head) matmuls give the batched matmul and its gradients', () => {
+    const a = tf.tensor3d(Array.from({ length: 3 * 4 * 5 }, (_, i) => Math.sin(i)), [3, 4, 5]);
+    const b = tf.tensor3d(Array.from({ length: 3 * 5 * 2 }, (_, i) => Math.cos(i)), [3, 5, 2]);
+    const w = tf.tensor3d(Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 10), [3, 4, 2]);
+    const before = tf.memory().numTensors;
+    const [gaRef, gbRef] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), w)))([a, b]);
+    const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(perSliceMatMul(x, y), w)))([a, b]);
+    const close = (x: tf.Tensor, y: tf.Tensor) => Array.from(x.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(y.dataSync()[i], 5));
+    const [y, yRef] = [perSliceMatMul(a, b), tf.matMul(a, b)];
+    close(y, yRef);
+    close(ga, gaRef);
+    close(gb, gbRef);
+    tf.dispose([y, yRef, ga, gb, gaRef, gbRef]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b, w]);
+  });
+});
