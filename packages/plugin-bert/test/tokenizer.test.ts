@@ -103,3 +103,35 @@ describe('WordPiece tokenizer (BertTokenizer semantics)', () => {
     expect(t.tokenize('Alicia')).toEqual(['a', '##l', '##i', '##c', '##i', '##a']);
   });
 });
+
+describe('agreement with tokenizers.js (Hugging Face’s BertNormalizer + BertPreTokenizer + WordPiece)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: new (json: object, config: object) => { encode(text: string, o?: { text_pair?: string; return_token_type_ids?: boolean }): { ids: number[]; token_type_ids?: number[] } } };
+  const tokenizerJson = (vocab: string[], lowercase: boolean) => ({
+    version: '1.0',
+    added_tokens: vocab.slice(0, 5).map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
+      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
+  });
+  const corpus = ['Der Straßenbahn-Fahrer sagte: „Grüß Gott!“', 'Él comió paella en València, ¿verdad?', '東京タワーは高い。北京欢迎你', 'naïve café résumé — coöperate…', "It's 3.14, isn't it?! (yes) [no] {maybe}", 'emoji 😀 rocks 🚀 x²'];
+  const probes = [...corpus, 'Straßenbahn GRÜSS café', 'comió valència résumé', '京都 北京 タワー', "isn't 3.14159 (maybe)", 'x²² 😀😀', 'a\u0301b c\u200dd e\u00a0f', 'unseen words here', 'Ⅻ ﬁ ①'];
+
+  it.each([true, false])('gives the same ids on accented, CJK, punctuation, emoji and unknown text (lowercase %s)', (lowercase) => {
+    const vocab = buildWordPieceVocabulary(corpus, { lowercase });
+    const reference = new Tokenizer(tokenizerJson(vocab, lowercase), { tokenizer_class: 'BertTokenizer', do_lower_case: lowercase });
+    const ours = new WordPieceTokenizer(vocab, { lowercase });
+    for (const text of probes) expect([text, ours.encode(text).ids]).toEqual([text, reference.encode(text).ids]);
+    const pair = reference.encode(probes[0], { text_pair: probes[1], return_token_type_ids: true });
+    const mine = ours.encode(probes[0], probes[1]);
+    expect(mine.ids).toEqual(pair.ids);
+    expect(mine.typeIds).toEqual(pair.token_type_ids);
+  });
+});
