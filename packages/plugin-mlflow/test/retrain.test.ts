@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, MemoryLogger, resolveConfig, trainResolved } from '@kiln/core';
-import { MlflowFileStore, MlflowModelRegistry, retrain, retrainCommand, retrainOptionsFrom, RetrainOptionsSchema, swapDataFile } from '../src';
+import { MlflowFileStore, MlflowModelRegistry, readModelFiles, retrain, retrainCommand, retrainOptionsFrom, RetrainOptionsSchema, swapDataFile } from '../src';
 import { readRunFolder } from './support/independent-mlruns-reader';
 
 const PLUGINS = ['@kiln/plugin-data', '@kiln/plugin-train-basics', '@kiln/plugin-mlflow'];
@@ -236,11 +236,19 @@ test('kiln train --resume continues the same tracked run: RUNNING again, history
   const first = await run(2);
   const store = new MlflowFileStore(root);
   expect(store.getRunInfo(first.trackerRunId!).status).toBe('FINISHED');
+  const firstWeights = fs.readFileSync(first.checkpoints.best!);
   const second = await run(4, path.join(dir, 'runs-resume', 'r'));
   expect(second.trackerRunId).toBe(first.trackerRunId);
   const record = store.readRun(first.trackerRunId!);
   expect(record.info.status).toBe('FINISHED');
   // Epoch logs at global steps 5, 10 (first training) then 15, 20 (resumed): 160 rows / 32 = 5 steps an epoch.
   expect(record.metricHistory.epoch.map((p) => [p.step, p.value])).toEqual([[5, 1], [10, 2], [15, 3], [20, 4]]);
-  expect(new MlflowModelRegistry(root).listVersionNumbers('resumed')).toEqual([1, 2]);
+  const registry = new MlflowModelRegistry(root);
+  expect(registry.listVersionNumbers('resumed')).toEqual([1, 2]);
+  // The resumed model is registered beside the first one, whose files stay as they were.
+  const [v1, v2] = [registry.getVersion('resumed', 1), registry.getVersion('resumed', 2)];
+  expect([v1.source, v2.source]).toEqual([`runs:/${first.trackerRunId}/model`, `runs:/${first.trackerRunId}/model-2`]);
+  const weights = (v: typeof v1) => fs.readFileSync(readModelFiles(store, v).checkpoint);
+  expect(weights(v1).equals(firstWeights)).toBe(true);
+  expect(weights(v2).equals(fs.readFileSync(second.checkpoints.best!))).toBe(true);
 });

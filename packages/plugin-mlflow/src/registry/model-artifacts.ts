@@ -39,14 +39,22 @@ export function stageModelFolder(checkpoint: string, config: Record<string, unkn
   return staging;
 }
 
-/** Copies a checkpoint and its config (and dataset info) into `artifacts/model` of a run. */
-export function logModelArtifacts(store: MlflowFileStore, runId: string, checkpoint: string, config: Record<string, unknown>, baseDir: string, dataset?: DatasetInfo): void {
+/**
+ * Copies a checkpoint and its config (and dataset info) into `artifacts/model` of a run, or
+ * `model-2`, `model-3`… when the run already holds a model (a resumed training registers again, and
+ * a registered version's files must not change). Returns the artifact path used.
+ */
+export function logModelArtifacts(store: MlflowFileStore, runId: string, checkpoint: string, config: Record<string, unknown>, baseDir: string, dataset?: DatasetInfo): string {
+  const artifacts = modelSourceDir(store, `runs:/${runId}/`);
+  let artifactPath = MODEL_ARTIFACT_PATH;
+  for (let n = 2; fs.existsSync(path.join(artifacts, artifactPath)); n++) artifactPath = `${MODEL_ARTIFACT_PATH}-${n}`;
   const staging = stageModelFolder(checkpoint, config, baseDir, dataset);
   try {
-    store.logArtifact(runId, staging, MODEL_ARTIFACT_PATH);
+    store.logArtifact(runId, staging, artifactPath);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+  return artifactPath;
 }
 
 /** The folder a version's `source` points at: `runs:/<id>/<path>`, a `file:` URI, or a path. */

@@ -40,11 +40,11 @@ export interface TrainedModelRegistry {
  */
 export async function registerAndPromote(
   registry: TrainedModelRegistry,
-  run: { name: string; runId: string; fingerprint: string; monitor: string; mode: PromoteMode; value?: number },
+  run: { name: string; runId: string; artifactPath: string; fingerprint: string; monitor: string; mode: PromoteMode; value?: number },
   logger?: Logger,
 ): Promise<RegisteredTraining> {
   const { name, runId, fingerprint, monitor, mode, value } = run;
-  const version = (await registry.registerModel(name, `runs:/${runId}/${MODEL_ARTIFACT_PATH}`, runId, { 'kiln.validation': fingerprint, 'kiln.monitor': monitor })).version;
+  const version = (await registry.registerModel(name, `runs:/${runId}/${run.artifactPath}`, runId, { 'kiln.validation': fingerprint, 'kiln.monitor': monitor })).version;
   const out: RegisteredTraining = { name, version, monitor, value };
   if (value === undefined) {
     out.skipped = `no '${monitor}' was logged`;
@@ -99,11 +99,11 @@ export async function registerTrainedModel(
     logger?.warn(`mlflow: run ${runId} wrote no checkpoint; model '${config.name}' not registered (add the checkpoint callback)`);
     return undefined;
   }
-  logModelArtifacts(tracker.store, runId, checkpoint, config as unknown as Record<string, unknown>, baseDir, dataset);
+  const artifactPath = logModelArtifacts(tracker.store, runId, checkpoint, config as unknown as Record<string, unknown>, baseDir, dataset);
   const monitor = config.trainer.monitor;
   const mode = inferMode(monitor, config.trainer.mode);
   const value = best(record.metricHistory[monitor]?.map((p) => p.value) ?? [], mode);
-  return registerAndPromote(new MlflowModelRegistry(tracker.store.root), { name: config.name, runId, fingerprint: validationFingerprint(config), monitor, mode, value }, logger);
+  return registerAndPromote(new MlflowModelRegistry(tracker.store.root), { name: config.name, runId, artifactPath, fingerprint: validationFingerprint(config), monitor, mode, value }, logger);
 }
 
 /** The same over REST: the model files go up through the artifact proxy, the version through the registry endpoints. */
@@ -124,15 +124,17 @@ export async function registerTrainedModelRest(
     logger?.warn(`mlflow: run ${runId} wrote no checkpoint; model '${config.name}' not registered (add the checkpoint callback)`);
     return undefined;
   }
+  // A resumed run registers again: its new model goes beside the first one, never over it.
+  const artifactPath = tracker.activeRunResumed ? `${MODEL_ARTIFACT_PATH}-${Date.now()}` : MODEL_ARTIFACT_PATH;
   const staging = stageModelFolder(checkpoint, config as unknown as Record<string, unknown>, baseDir, dataset);
   try {
-    await tracker.logArtifact(staging, MODEL_ARTIFACT_PATH);
+    await tracker.logArtifact(staging, artifactPath);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
   const monitor = config.trainer.monitor;
   const mode = inferMode(monitor, config.trainer.mode);
-  return registerAndPromote(registry, { name: config.name, runId, fingerprint: validationFingerprint(config), monitor, mode, value: best(monitored, mode) }, logger);
+  return registerAndPromote(registry, { name: config.name, runId, artifactPath, fingerprint: validationFingerprint(config), monitor, mode, value: best(monitored, mode) }, logger);
 }
 
 /** Taps `afterRun` so every top-level training registers its model; a registry failure is a warning, not a failed training. */

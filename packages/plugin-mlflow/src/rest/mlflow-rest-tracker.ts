@@ -55,6 +55,8 @@ interface ActiveRun {
   experimentId: string;
   artifactRoot: string;
   parentRunId?: string;
+  /** Reopened with resumeRun rather than created. */
+  resumed?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -132,6 +134,11 @@ export class MlflowRestTracker implements Tracker {
   /** The `mlflow.parentRunId` of the active run, when it is nested. */
   get activeParentRunId(): string | undefined {
     return this.run?.parentRunId;
+  }
+
+  /** Whether the active run was reopened with resumeRun. */
+  get activeRunResumed(): boolean {
+    return this.run?.resumed === true;
   }
 
   /** Environment the credentials come from (for a registry client on the same server). */
@@ -241,7 +248,7 @@ export class MlflowRestTracker implements Tracker {
     this.suspendActive();
     const experimentId = info.experiment_id;
     const parentRunId = got.run.data?.tags?.find((t) => t.key === 'mlflow.parentRunId')?.value;
-    this.run = { runId, experimentId, artifactRoot: artifactRootPath(info.artifact_uri ?? '', experimentId, runId), parentRunId };
+    this.run = { runId, experimentId, artifactRoot: artifactRootPath(info.artifact_uri ?? '', experimentId, runId), parentRunId, resumed: true };
     this.loggedParams.clear();
     return { runId, location: `${this.client.base}/#/experiments/${experimentId}/runs/${runId}` };
   }

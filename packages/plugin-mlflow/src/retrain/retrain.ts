@@ -265,8 +265,8 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     // The last checkpoint, not the best: the best was picked on the held-out rows it is compared on.
     const checkpoint = trained.checkpoints.last ?? trained.checkpoints.best;
     if (!checkpoint) throw new DataError(`the retraining run ${trained.runDir} wrote no checkpoint`, { where: trained.runDir, hint: 'keep the checkpoint callback in callbacks' });
-    logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir);
-    const version = registry.registerModel(name, `runs:/${runId}/model`, runId, {
+    const artifactPath = logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir);
+    const version = registry.registerModel(name, `runs:/${runId}/${artifactPath}`, runId, {
       'kiln.retrain.parent': decisionRunId,
       'kiln.validation': validationFingerprint({ data: holdoutData, seed: trainResolvedConfig.config.seed }),
       'kiln.monitor': monitor,
