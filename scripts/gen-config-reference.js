@@ -67,7 +67,7 @@ async function generate() {
     if (token === Tokens.Command) continue;
     const named = [...(registrations.get(token) ?? [])].sort((a, b) => a.name.localeCompare(b.name));
     if (named.length === 0) continue;
-    const key = POINT_CONFIG_KEYS[token] ?? label.toLowerCase();
+    const key = POINT_CONFIG_KEYS[token] ?? (token === Tokens.Tuner ? 'tune.tuner' : label.toLowerCase());
     out.push(`## ${pointName(token)} — \`${key}\``);
     out.push('');
     out.push(`${named.length} implementation${named.length === 1 ? '' : 's'}: ${named.map((r) => `[\`${r.name}\`](#${pointName(token).toLowerCase()}-${r.name.replace(/[^a-z0-9-]/gi, '').toLowerCase()})`).join(', ')}.`);
