@@ -126,6 +126,7 @@ test('retrain: first champion, then no retraining above the threshold, then fine
   expect(training.tags['kiln.retrain.role']).toBe('fine-tune');
   expect(training.tags['kiln.data.classes']).toBe('["neg","pos"]');
   expect(fs.existsSync(path.join(trainingDir, 'artifacts', 'model', 'checkpoints', 'best.safetensors'))).toBe(true);
+  expect(JSON.parse(fs.readFileSync(path.join(trainingDir, 'artifacts', 'model', 'dataset.json'), 'utf8')).classNames).toEqual(['neg', 'pos']);
   const decisionRun = readRunFolder(store.locateRun(drift.decisionRunId).dir);
   expect(decisionRun.tags).toMatchObject({ 'kiln.retrain.decision': 'promoted', 'kiln.retrain.version': '2', 'kiln.retrain.run': drift.challenger!.runId });
   expect(decisionRun.metrics['challenger.holdout/val/accuracy'][0].value).toBe(drift.challenger!.holdoutValue);

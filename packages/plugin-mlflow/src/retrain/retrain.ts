@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, DataError, inferMode, resolveConfig, setupRun, trainResolved, type KilnPlugin, type Logger, type ResolvedConfig } from '@kiln/core';
+import { ConfigError, DataError, inferMode, resolveConfig, setupRun, trainResolved, type DatasetInfo, type KilnPlugin, type Logger, type ResolvedConfig } from '@kiln/core';
 import { MlflowFileStore } from '../file-store/mlflow-file-store';
 import { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
 import { MlflowModelRegistry } from '../registry/mlflow-model-registry';
@@ -102,7 +102,7 @@ async function evaluateCheckpoint(
   checkpoint: string,
   dataFile: string,
   request: RetrainRequest,
-): Promise<{ logs: Record<string, number>; rows: number; trainRows: number }> {
+): Promise<{ logs: Record<string, number>; rows: number; trainRows: number; dataset?: DatasetInfo }> {
   const resolved = await resolveConfig({ cwd: baseDir, inline: { ...config, tracker: false, callbacks: [] }, search: false });
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-retrain-eval-'));
   const setup = await setupRun(resolved, { runDir, splits: ['train', 'val'], logger: request.logger, defaultPlugins: request.defaultPlugins, plugins: request.plugins });
@@ -117,7 +117,7 @@ async function evaluateCheckpoint(
       });
     }
     const logs = await setup.trainer.validate();
-    return { logs, rows: setup.val?.size ?? 0, trainRows: setup.train?.size ?? 0 };
+    return { logs, rows: setup.val?.size ?? 0, trainRows: setup.train?.size ?? 0, dataset: (setup.train ?? setup.val)?.info };
   } finally {
     setup.mathRandom.uninstall();
     setup.trainer.model.dispose();
@@ -265,17 +265,18 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     // The last checkpoint, not the best: the best was picked on the held-out rows it is compared on.
     const checkpoint = trained.checkpoints.last ?? trained.checkpoints.best;
     if (!checkpoint) throw new DataError(`the retraining run ${trained.runDir} wrote no checkpoint`, { where: trained.runDir, hint: 'keep the checkpoint callback in callbacks' });
-    const artifactPath = logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir);
+    const holdoutConfig = { ...trainResolvedConfig.config, data: holdoutData } as unknown as ConfigObject;
+    const challengerEval = await evaluateCheckpoint(holdoutConfig, baseDir, checkpoint, dataFile, request);
+    const challengerValue = metricOf(challengerEval.logs, monitor);
+    // The evaluation read the data exactly as the training did (same block and seed): its DatasetInfo goes with the model.
+    const artifactPath = logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir, challengerEval.dataset);
     const version = registry.registerModel(name, `runs:/${runId}/${artifactPath}`, runId, {
       'kiln.retrain.parent': decisionRunId,
       'kiln.validation': validationFingerprint({ data: holdoutData, seed: trainResolvedConfig.config.seed }),
       'kiln.monitor': monitor,
+      [`kiln.metric.${monitor}`]: String(challengerValue),
       ...(champion ? { 'kiln.retrain.base_version': String(champion.version.version) } : {}),
     });
-    const holdoutConfig = { ...trainResolvedConfig.config, data: holdoutData } as unknown as ConfigObject;
-    const challengerEval = await evaluateCheckpoint(holdoutConfig, baseDir, checkpoint, dataFile, request);
-    const challengerValue = metricOf(challengerEval.logs, monitor);
-    registry.setVersionTag(name, version.version, `kiln.metric.${monitor}`, String(challengerValue));
     const trainRows = challengerEval.trainRows;
     result.challenger = {
       version: version.version,
