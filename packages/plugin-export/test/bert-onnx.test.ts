@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { KILN_VERSION, type ModelCard } from '@kiln/core';
 import { BertModel, bertConfig, type BertHead } from '@kiln/plugin-bert';
 import { OnnxExporter } from '../src/onnx/onnx-exporter';
+import { loadExportedPredictor } from '../src/predict/predictor';
 import { readModelCard } from '../src/card';
 import { TextPreprocessor } from '../src/predict/text';
 
@@ -62,6 +63,27 @@ test.each([['sequence-classification', [2, 3]], ['token-classification', [2, 6, 
     let diff = 0;
     (got.data as Float32Array).forEach((v, i) => (diff = Math.max(diff, Math.abs(v - expected[i]))));
     expect(diff).toBeLessThanOrEqual(1e-4);
+
+    // The export's predictor drops the padding columns all rows share (here 3 of 8), then pads token outputs back with zeros.
+    const predictor = await loadExportedPredictor(dir);
+    try {
+      const rowIds = [2, 9, 17, 21, 3, 0, 0, 0, 2, 30, 3, 0, 0, 0, 0, 0];
+      const rowMask = rowIds.map((id, i) => (id !== 0 || i % 8 === 0 ? 1 : 0));
+      const zeros = new Int32Array(16);
+      const { data, width } = await predictor.run([Int32Array.from(rowIds), Int32Array.from(rowMask), zeros], 2);
+      const reference = tf.tidy(() => model.apply({ input_ids: tf.tensor2d(rowIds, [2, 8], 'int32'), attention_mask: tf.tensor2d(rowMask, [2, 8], 'int32'), token_type_ids: tf.tensor2d(zeros, [2, 8], 'int32') }, { training: false }).dataSync());
+      expect(width * 2).toBe(reference.length);
+      const perToken = head === 'sequence-classification' ? 0 : width / 8;
+      let worst = 0;
+      data.forEach((v, i) => {
+        const t = perToken ? Math.floor((i % width) / perToken) : 0;
+        if (perToken && t >= 5) expect(v).toBe(0);
+        else worst = Math.max(worst, Math.abs(v - reference[i]));
+      });
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await predictor.dispose();
+    }
   } finally {
     model.dispose();
   }

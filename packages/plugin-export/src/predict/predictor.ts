@@ -40,6 +40,57 @@ function readOut(y: tf.Tensor, batch: number): { data: Float32Array; width: numb
   return { data: Float32Array.from(data), width: batch === 0 ? 0 : data.length / batch };
 }
 
+/**
+ * Text models run on [batch, sequence] inputs with a dynamic sequence axis: the padding columns every
+ * row of a batch shares are dropped before the forward pass (attention masks them out, so the
+ * outputs are the same), and token-level outputs are padded back with zeros to the full length.
+ */
+class PaddingTrimmer {
+  private readonly mask: number;
+  constructor(
+    private readonly specs: InputSpec[],
+    private readonly tokenLevel: boolean,
+  ) {
+    const m = specs.findIndex((s) => s.name === 'attention_mask' || s.name === 'mask');
+    const length = specs[m]?.shape[0];
+    this.mask = m >= 0 && specs.every((s) => s.shape.length === 1 && s.shape[0] === length) ? m : -1;
+  }
+
+  async run(inputs: InputArray[], batch: number, forward: (inputs: InputArray[], specs: InputSpec[], batch: number) => Promise<Float32Array>): Promise<{ data: Float32Array; width: number }> {
+    if (this.mask < 0 || batch === 0) {
+      const data = await forward(inputs, this.specs, batch);
+      return { data, width: batch === 0 ? 0 : data.length / batch };
+    }
+    const full = this.specs[this.mask].shape[0];
+    const mask = inputs[this.mask];
+    let used = 1;
+    for (let r = 0; r < batch; r++) {
+      for (let t = full - 1; t >= used; t--) {
+        if (mask[r * full + t] !== 0) {
+          used = t + 1;
+          break;
+        }
+      }
+    }
+    if (used === full) {
+      const data = await forward(inputs, this.specs, batch);
+      return { data, width: data.length / batch };
+    }
+    const cut = (a: InputArray): InputArray => {
+      const out = a instanceof Int32Array ? new Int32Array(batch * used) : new Float32Array(batch * used);
+      for (let r = 0; r < batch; r++) out.set(a.subarray(r * full, r * full + used), r * used);
+      return out;
+    };
+    const data = await forward(inputs.map(cut), this.specs.map((s) => ({ ...s, shape: [used] })), batch);
+    const width = data.length / batch;
+    if (!this.tokenLevel) return { data, width };
+    const perToken = width / used;
+    const padded = new Float32Array(batch * full * perToken);
+    for (let r = 0; r < batch; r++) padded.set(data.subarray(r * width, (r + 1) * width), r * full * perToken);
+    return { data: padded, width: full * perToken };
+  }
+}
+
 class ModelPredictor implements Predictor {
   readonly inputs: InputSpec[];
   constructor(
@@ -52,9 +103,13 @@ class ModelPredictor implements Predictor {
     readonly text?: TextPreprocessor,
   ) {
     this.inputs = specsOf(card);
+    this.trimmer = text ? new PaddingTrimmer(this.inputs, card.task === 'token-classification') : undefined;
   }
 
+  private readonly trimmer?: PaddingTrimmer;
+
   async run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }> {
+    if (this.trimmer) return this.trimmer.run(inputs, batch, async (xs, specs, n) => tf.tidy(() => readOut(this.forward(tensorsOf(specs, xs, n)), n).data));
     return tf.tidy(() => readOut(this.forward(tensorsOf(this.inputs, inputs, batch)), batch));
   }
 
@@ -80,19 +135,30 @@ class OnnxPredictor implements Predictor {
     this.inputs = specsOf(card);
     this.inputNames = session.inputNames;
     this.outputName = session.outputNames[0];
-    const dtypes = (card as { onnx?: { inputDtypes?: string[] } }).onnx?.inputDtypes ?? [];
+    const onnx = (card as { onnx?: { inputDtypes?: string[]; head?: string } }).onnx;
+    const dtypes = onnx?.inputDtypes ?? [];
     this.int64 = this.inputs.map((_, i) => dtypes[i] === 'int64');
+    // BERT exports name their head: only the sequence classifier has one output row per example.
+    const tokenLevel = onnx?.head ? onnx.head !== 'sequence-classification' : card.task === 'token-classification';
+    this.trimmer = text ? new PaddingTrimmer(this.inputs, tokenLevel) : undefined;
   }
 
+  private readonly trimmer?: PaddingTrimmer;
+
   async run(inputs: InputArray[], batch: number): Promise<{ data: Float32Array; width: number }> {
+    if (this.trimmer) return this.trimmer.run(inputs, batch, (xs, specs, n) => this.forward(xs, specs, n));
+    const data = await this.forward(inputs, this.inputs, batch);
+    return { data, width: batch === 0 ? 0 : data.length / batch };
+  }
+
+  private async forward(inputs: InputArray[], specs: InputSpec[], batch: number): Promise<Float32Array> {
     const feeds: Record<string, ort.Tensor> = {};
-    this.inputs.forEach((s, i) => {
+    specs.forEach((s, i) => {
       const shape = [batch, ...s.shape];
       feeds[this.inputNames[i]] = this.int64[i] ? new ort.Tensor('int64', BigInt64Array.from(inputs[i], (v) => BigInt(v)), shape) : new ort.Tensor(s.dtype, inputs[i], shape);
     });
     const out = await this.session.run(feeds);
-    const data = out[this.outputName].data as Float32Array;
-    return { data, width: batch === 0 ? 0 : data.length / batch };
+    return out[this.outputName].data as Float32Array;
   }
 
   async dispose(): Promise<void> {
