@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/resnet.js [--quick] [--no-torch] [--no-cpu] [--profile]`: ResNet-18, CIFAR variant
+// `node bench/resnet.js [--quick] [--no-torch] [--no-cpu] [--profile] [--width=0.25]`: ResNet-18, CIFAR variant
 // (widths 64/128/256/512, 32×32×3, batch 64, SGD momentum 0.9), training and inference images/s
 // on kiln's wasm backend, on tfjs's cpu backend (one model.fit step of 8: it takes minutes), and in PyTorch
 // (bench/resnet_torch.py, 2 threads) when python3-torch is installed; ratios from the same run.
@@ -18,9 +18,10 @@ const CLASSES = 10;
 const TRAIN_STEPS = QUICK ? 1 : 3;
 const INFER_STEPS = QUICK ? 2 : 5;
 const CPU_BATCH = 8;
+const WIDTH = Number((args.find((a) => a.startsWith('--width=')) ?? '--width=1').slice('--width='.length));
 
 function build(seed = 0) {
-  const backbone = new ResNetBackbone({ depth: 18, stem: 'cifar', widthMultiplier: 1, zeroInitResidual: false }, { inputShape: [32, 32, 3], seed });
+  const backbone = new ResNetBackbone({ depth: 18, stem: 'cifar', widthMultiplier: WIDTH, zeroInitResidual: false }, { inputShape: [32, 32, 3], seed });
   return backbone.classifier(CLASSES, { seed });
 }
 
@@ -84,7 +85,7 @@ function torchThroughput() {
   for (const python of pythons) {
     const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
     if (probe.status !== 0) continue;
-    const r = spawnSync(python, [script, '--batch', String(BATCH), '--train-steps', String(QUICK ? 2 : 5), '--infer-steps', String(QUICK ? 3 : 10), '--threads', '2'], { encoding: 'utf8' });
+    const r = spawnSync(python, [script, '--batch', String(BATCH), '--train-steps', String(QUICK ? 2 : 5), '--infer-steps', String(QUICK ? 3 : 10), '--threads', '2', '--width', String(WIDTH)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
   }
@@ -138,7 +139,7 @@ async function main() {
   const log = (s) => console.log(s);
   const results = {};
   const info = await new WasmBackend().activate();
-  log(`ResNet-18 CIFAR (64/128/256/512), 32×32×3, batch ${BATCH}, SGD momentum; wasm threads ${info.threads}, simd ${info.simd}`);
+  log(`ResNet-18 CIFAR (${[64, 128, 256, 512].map((w) => Math.max(1, Math.round(w * WIDTH))).join('/')}), 32×32×3, batch ${BATCH}, SGD momentum; wasm threads ${info.threads}, simd ${info.simd}`);
   const model = build();
   log(`parameters: ${countParameters(model).toLocaleString('en-US')}`);
   log('wasm (kiln step: optimizer.minimize over model.apply):');

@@ -189,3 +189,23 @@ describe("Kiln's batched matmul matches cpu", () => {
     expect(Array.from(c)).toEqual([19, 22, 43, 50, 19, 22, 43, 50]);
   });
 });
+
+describe('Identity and same-dtype Cast share the buffer', () => {
+  it('a clone shares the buffer and survives disposing the original', async () => {
+    await new WasmBackend().activate();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    expect(y.dataId).toBe(x.dataId);
+    expect(z.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(z.dataSync())).toEqual([1, 2, 3]);
+    const w = tf.cast(y, 'int32');
+    expect(w.dtype).toBe('int32');
+    expect(w.dataId).not.toBe(y.dataId);
+    tf.dispose([y, z]);
+    expect(Array.from(w.dataSync())).toEqual([1, 2, 3]);
+    w.dispose();
+  });
+});

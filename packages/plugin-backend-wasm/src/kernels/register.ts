@@ -8,6 +8,7 @@ import { resizeGrad } from './resize-grad';
 import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
+import { sharedIdentity } from './identity';
 import { batchMatMulKernel, conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -56,6 +57,8 @@ const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['BatchMatMul', (k) => batchMatMulKernel(matMulWithExplicitTransposes(k))],
   ['_FusedMatMul', matMulWithExplicitTransposes],
   ['Tile', tileAsBroadcast],
+  ['Identity', sharedIdentity],
+  ['Cast', sharedIdentity],
   ['Sum', (k) => reduceOverMiddleAxes('sum', k)],
   ['Mean', (k) => reduceOverMiddleAxes('mean', k)],
   // Kiln's igemm for NHWC convs with bias/relu; the padded XNNPACK kernel for the rest.
