@@ -93,6 +93,12 @@ void unary(int op, const float* x, float* y, long n, float alpha) {
       case kNegOp:
         for (long i = i0; i < i1; i++) y[i] = -x[i];
         break;
+      case kErfOp:
+        for (long i = i0; i < i1; i++) y[i] = std::erf(x[i]);
+        break;
+      case kFloorOp:
+        for (long i = i0; i < i1; i++) y[i] = std::floor(x[i]);
+        break;
       default:
         break;
     }

@@ -43,7 +43,7 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
 
   test('unary ops match cpu', () => {
     const x = () => rand([70, 90], 3);
-    expectSame(() => [tf.relu(x()), tf.step(x(), 0.25), tf.exp(x()), tf.sqrt(tf.abs(x())), tf.rsqrt(tf.abs(x()).add(0.1)), tf.square(x()), tf.neg(x())]);
+    expectSame(() => [tf.relu(x()), tf.step(x(), 0.25), tf.exp(x()), tf.sqrt(tf.abs(x())), tf.rsqrt(tf.abs(x()).add(0.1)), tf.square(x()), tf.neg(x()), tf.erf(x()), tf.floor(x().mul(3))]);
   });
 
   test('batch norm, softmax and their gradients match cpu', () => {
@@ -70,6 +70,14 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
     expectSame(() => [tf.pad(x(), [[0, 0], [1, 1], [1, 2], [0, 0]]), tf.pad(x(), [[1, 0], [0, 3], [2, 0], [1, 1]], 0.5)]);
     expectSame(() => [tf.tile(rand([1, 1, 1, 64], 2), [32, 8, 8, 1]), tf.tile(rand([3, 50], 3), [2, 40]), tf.tile(rand([4, 5, 6, 7], 4), [2, 1, 3, 2])]);
     expectSame(() => gradsOf((t) => tf.pad(tf.slice(t, [0, 1, 1, 0], [6, 18, 16, 16]), [[0, 0], [1, 1], [1, 1], [0, 0]]), [x()]));
+  });
+
+  test('embedding gradient (gather → unsortedSegmentSum) matches cpu, and a hand-computed case', () => {
+    expectSame(() => gradsOf((t) => tf.gather(t, tf.tensor1d([3, 0, 3, 7, 9, 3], 'int32')), [rand([10, 6], 1)]));
+    tf.setBackend(NATIVE_TF_BACKEND);
+    // Rows 0 and 2 both go to segment 1: [1,2] + [5,6]; row 1 to segment 0; segment 2 gets nothing.
+    const s = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 0, 1], 'int32'), 3).arraySync());
+    expect(s).toEqual([[3, 4], [6, 8], [0, 0]]);
   });
 
   test('a training loop on the native backend does not leak tensors', () => {

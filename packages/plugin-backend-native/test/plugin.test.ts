@@ -20,6 +20,11 @@ describeNative('native backend plugin', () => {
     expect(plugin.name).toBe('@kiln/plugin-backend-native');
   });
 
+  test('under the sanitizer script, the loaded addon is the ASan/UBSan build', () => {
+    if (!addonLoad.ok) return;
+    expect(addonLoad.addon.info().sanitized).toBe(process.env.KILN_NATIVE_EXPECT_SANITIZED === '1');
+  });
+
   test('rejects an unknown ISA option through its schema', () => {
     expect(() => new NativeBackend({ isa: 'sse9' as never })).toThrow();
   });

@@ -8,7 +8,7 @@ export const MIN_NATIVE_ELEMENTS = 4096;
 /** Binary op codes of native/kernels.h. */
 export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 6 } as const;
 /** Unary op codes of native/kernels.h. */
-export const UNARY_OPS = { Relu: 0, Step: 1, Exp: 2, Sqrt: 3, Rsqrt: 4, Square: 5, Neg: 6 } as const;
+export const UNARY_OPS = { Relu: 0, Step: 1, Exp: 2, Sqrt: 3, Rsqrt: 4, Square: 5, Neg: 6, Erf: 7, Floor: 8 } as const;
 
 /**
  * Row-major strides of `shape` read through broadcasting into `out` (0 on broadcast dimensions),
@@ -156,4 +156,25 @@ export const transpose: NativeKernel = (args, addon) => {
   const out = bufferPool.take(xv.length);
   addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
   return output(backend, perm.map((p) => x.shape[p]), out);
+};
+
+/** UnsortedSegmentSum (the gradient of gather, so of every embedding table): one pass over the rows; tfjs's cpu kernel loops over every segment. */
+export const unsortedSegmentSum: NativeKernel = (args) => {
+  const backend = cpuOf(args);
+  const { x, segmentIds } = args.inputs;
+  if (!x || !segmentIds || segmentIds.dtype !== 'int32') return undefined;
+  const xv = f32(backend, x);
+  const ids = backend.data.get(segmentIds.dataId).values;
+  const { numSegments } = attrsAs<{ numSegments: number }>(args.attrs);
+  if (!xv || !(ids instanceof Int32Array) || segmentIds.shape.length !== 1 || x.shape[0] !== ids.length) return undefined;
+  const width = sizeOf(x.shape.slice(1));
+  const out = new Float32Array(numSegments * width);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * width;
+    const dst = s * width;
+    for (let j = 0; j < width; j++) out[dst + j] += xv[src + j];
+  }
+  return output(backend, [numSegments, ...x.shape.slice(1)], out);
 };

@@ -6,7 +6,7 @@ import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
 import { slice, padV2, tile } from './copy';
 import { BATCH_NORM_GRAD, batchNormGradKernel } from './batch-norm-grad';
-import { binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
+import { unsortedSegmentSum, binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
 
 /** Every kernel the addon implements, by tfjs kernel name. */
 export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
@@ -38,6 +38,9 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Rsqrt: unary('Rsqrt'),
   Square: unary('Square'),
   Neg: unary('Neg'),
+  Erf: unary('Erf'),
+  Floor: unary('Floor'),
+  UnsortedSegmentSum: unsortedSegmentSum,
   Sum: sum,
   Mean: mean,
   Transpose: transpose,
