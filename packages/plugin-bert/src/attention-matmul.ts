@@ -43,6 +43,9 @@ export const perSliceMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: 
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/** Multiply-adds per slice from which splitting pays (sequence 128 × head 64 × 128 is 1M; 24 × 64 × 24 is 37K). */
+const PER_SLICE_MIN_MACS = 1 << 18;
+
 /**
  * a·b over [batch, heads] of 4-D tensors: per (sequence, head) on wasm (see perSliceMatMul),
  * one batched matmul elsewhere. KILN_BERT_BATCHED_MATMUL=1 forces the batched call (for comparison).
@@ -51,6 +54,8 @@ export function attentionMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const [B, heads, m, k] = a.shape as [number, number, number, number];
   const p = b.shape[3] as number;
   const n = B * heads;
-  if (n === 1 || tf.getBackend() !== 'wasm' || process.env.KILN_BERT_BATCHED_MATMUL === '1') return tf.matMul(a, b);
+  // Short sequences: the per-slice overhead (tensor creation, one kernel call each) outweighs the scalar loop.
+  const small = m * k * p < PER_SLICE_MIN_MACS;
+  if (n === 1 || small || tf.getBackend() !== 'wasm' || process.env.KILN_BERT_BATCHED_MATMUL === '1') return tf.matMul(a, b);
   return tf.reshape(perSliceMatMul(tf.reshape(a, [n, m, k]), tf.reshape(b, [n, k, p])), [B, heads, m, p]);
 }

@@ -207,4 +207,17 @@ describe('attention products on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b, w]);
   });
+
+  it('the model gives the same logits with split and batched attention products (sequence 64, head 64)', () => {
+    const model = buildBert({ size: 'tiny', numLayers: 1, vocabSize: 50, maxPositions: 64 }, { dataset: { task: 'classification', inputs: [], targetShape: [], targetDtype: 'int32', classNames: ['a', 'b'] }, seed: 3 });
+    const ids = tf.tensor2d(Array.from({ length: 2 * 64 }, (_, i) => (i * 7) % 50), [2, 64], 'int32');
+    const mask = tf.tensor2d(Array.from({ length: 2 * 64 }, (_, i) => (i % 64 < 50 ? 1 : 0)), [2, 64], 'int32');
+    const split = model.apply({ input_ids: ids, attention_mask: mask }, { training: false });
+    process.env.KILN_BERT_BATCHED_MATMUL = '1';
+    const batched = model.apply({ input_ids: ids, attention_mask: mask }, { training: false });
+    delete process.env.KILN_BERT_BATCHED_MATMUL;
+    Array.from(split.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(batched.dataSync()[i], 5));
+    tf.dispose([ids, mask, split, batched]);
+    model.dispose();
+  });
 });
