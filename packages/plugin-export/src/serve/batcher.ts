@@ -1,6 +1,6 @@
 import type { InputArray, Predictor } from '../predict/predictor';
 
-/** Rows of one request, encoded for a given predictor; `reencode` redoes it for another (after a hot swap). */
+/** Rows of one request, encoded for a given predictor; `reencode` redoes it for another (after a hot swap), else the rows serve as they are. */
 export interface BatchRequest {
   rows: InputArray[][];
   /** The predictor whose preprocessing produced `rows` (default: the one serving at submit time). */
@@ -96,10 +96,10 @@ export class DynamicBatcher {
       const p = this.queue.shift()!;
       this.queued -= p.count;
       let rows = p.request.rows;
-      if (p.encodedFor !== predictor) {
+      if (p.encodedFor !== predictor && p.request.reencode) {
         // Encoded before a swap: redo it with the new version's preprocessing (or fail this request only).
+        // Without `reencode` the rows are used as they are (a swap keeps the input signature).
         try {
-          if (!p.request.reencode) throw new Error('the model changed while the request waited');
           rows = p.request.reencode(predictor);
         } catch (error) {
           p.reject(error);
