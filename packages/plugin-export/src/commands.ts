@@ -36,16 +36,16 @@ export const exportCommand: Command = {
   description: 'Export a trained model (tfjs layers format or ONNX, verified in ONNX Runtime) with its kiln-model.json.',
   options: [
     { flags: '--checkpoint <path>', description: 'run directory (its best, else last, checkpoint) or a .safetensors file' },
-    { flags: '--format <format>', description: 'tfjs or onnx', default: 'tfjs' },
+    { flags: '--format <format>', description: "tfjs or onnx (default: the run config's exporter block, else tfjs)" },
     { flags: '--out <dir>', description: 'output directory' },
-    { flags: '--tolerance <n>', description: 'onnx: largest accepted |ONNX Runtime − Kiln| difference', default: '0.0001' },
+    { flags: '--tolerance <n>', description: 'onnx: largest accepted |ONNX Runtime − Kiln| difference (default 1e-4, or the exporter block\'s)' },
   ],
   async run(_args, options, context) {
     const example = 'kiln export --checkpoint runs/<run> --format onnx --out exported/';
     const checkpoint = str(options, 'checkpoint', 'export', example);
     const out = str(options, 'out', 'export', example);
-    const format = String(options.format ?? 'tfjs');
-    const exporterOptions = format === 'onnx' && options.tolerance !== undefined ? { tolerance: Number(options.tolerance) } : undefined;
+    const format = typeof options.format === 'string' ? options.format : undefined;
+    const exporterOptions = options.tolerance !== undefined ? { tolerance: Number(options.tolerance) } : undefined;
     const result = await exportModel({ checkpoint, format, out, cwd: context.cwd, logger: context.logger, exporterOptions });
     context.stdout.write(`exported ${result.format} to ${result.dir}: ${result.files.join(', ')}\n`);
     return 0;

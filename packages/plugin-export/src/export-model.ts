@@ -25,7 +25,8 @@ export const BUILTIN_FORMATS = ['tfjs', 'onnx'] as const;
 export interface ExportModelOptions {
   /** Run directory or .safetensors checkpoint. */
   checkpoint: string;
-  format: string;
+  /** tfjs, onnx or another registered exporter; default: the run config's `exporter.type`, else tfjs. */
+  format?: string;
   out: string;
   cwd?: string;
   logger?: Logger;
@@ -48,16 +49,21 @@ export async function exportModel(options: ExportModelOptions): Promise<ExportRe
   const run = await loadRun(options.checkpoint, { cwd, logger: options.logger });
   try {
     const { kernel, config, trainer } = run.setup;
+    // The run's `exporter` block gives the default format and, for that format, its options (flags win).
+    const block = (config as { exporter?: { type?: unknown } & Record<string, unknown> }).exporter;
+    const format = options.format ?? (typeof block?.type === 'string' ? block.type : 'tfjs');
+    const { type: _type, ...blockOptions } = block?.type === format ? block : { type: undefined };
+    const exporterOptions = { ...blockOptions, ...options.exporterOptions };
     let exporter: Exporter;
-    if (kernel.has(Tokens.Exporter, options.format)) {
-      exporter = await kernel.build(Tokens.Exporter, { type: options.format, ...options.exporterOptions }, 'export');
-    } else if (options.format === 'tfjs') {
+    if (kernel.has(Tokens.Exporter, format)) {
+      exporter = await kernel.build(Tokens.Exporter, { type: format, ...exporterOptions }, 'exporter');
+    } else if (format === 'tfjs') {
       exporter = new TfjsExporter();
-    } else if (options.format === 'onnx') {
-      exporter = new OnnxExporter(OnnxExporterOptions.parse(options.exporterOptions ?? {}));
+    } else if (format === 'onnx') {
+      exporter = new OnnxExporter(OnnxExporterOptions.parse(exporterOptions));
     } else {
       const known = [...new Set([...BUILTIN_FORMATS, ...kernel.names(Tokens.Exporter)])];
-      throw new UsageError(`unknown export format "${options.format}"`, { where: '--format', hint: `use one of: ${known.join(', ')}` });
+      throw new UsageError(`unknown export format "${format}"`, { where: options.format ? '--format' : 'exporter.type', hint: `use one of: ${known.join(', ')}` });
     }
     const card = buildModelCard({ name: config.name ?? trainer.model.name, info: kernel.dataset!, metrics: run.metrics, config });
     const tokenizerJson = tokenizerJsonOf(config as { data?: { vocab?: unknown } }, run.baseDir);

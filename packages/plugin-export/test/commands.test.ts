@@ -63,6 +63,22 @@ test('kiln export takes a .safetensors file as well as a run directory', async (
   expect(fs.readFileSync(path.join(cwd, 'EXPORTS'), 'utf8').trim().split('\n').pop()).toBe('tfjs model.json,group1-shard1of1.bin,kiln-model.json');
 });
 
+test("without --format, kiln export follows the run config's exporter block (format and options)", async () => {
+  const copy = path.join(cwd, 'runs', 'r-onnx');
+  fs.cpSync(path.join(cwd, 'runs', 'r'), copy, { recursive: true });
+  const config = JSON.parse(fs.readFileSync(path.join(copy, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(copy, 'config.json'), JSON.stringify({ ...config, exporter: { type: 'onnx', tolerance: 1e-5 } }));
+  const { ctx, out } = context();
+  expect(await exportCommand.run([], { checkpoint: copy, out: 'exported-from-block' }, ctx)).toBe(0);
+  expect(out()).toMatch(/exported onnx to/);
+  const card = JSON.parse(fs.readFileSync(path.join(cwd, 'exported-from-block', 'kiln-model.json'), 'utf8'));
+  expect(card.onnx.tolerance).toBe(1e-5);
+  expect(card.onnx.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+  // A flag still wins over the block.
+  expect(await exportCommand.run([], { checkpoint: copy, out: 'exported-flag', tolerance: '0.001' }, context().ctx)).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(cwd, 'exported-flag', 'kiln-model.json'), 'utf8')).onnx.tolerance).toBe(0.001);
+});
+
 test('usage errors are KilnErrors with where and hint', async () => {
   const { ctx } = context();
   const missing = await exportCommand.run([], { format: 'onnx', out: 'x' }, ctx).catch((e: unknown) => e);

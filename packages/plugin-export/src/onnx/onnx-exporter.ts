@@ -36,7 +36,7 @@ export class OnnxExporter implements Exporter {
       where: file,
     });
     writeFileAtomic(file, conversion.bytes);
-    writeModelCard(outDir, { ...card, onnx: { opset: conversion.opset, inputs: conversion.inputNames, output: conversion.outputName, maxAbsDiff: this.lastVerification.maxAbsDiff } } as ModelCard, this.format, [ONNX_FILE]);
+    writeModelCard(outDir, { ...card, onnx: { opset: conversion.opset, inputs: conversion.inputNames, output: conversion.outputName, maxAbsDiff: this.lastVerification.maxAbsDiff, tolerance: this.options.tolerance } } as ModelCard, this.format, [ONNX_FILE]);
     return { format: this.format, dir: outDir, files: [ONNX_FILE, MODEL_CARD_FILE] };
   }
 
@@ -48,7 +48,7 @@ export class OnnxExporter implements Exporter {
     this.lastVerification = await verifyBertOnnx(model, conversion.bytes, conversion.outputName, { tolerance: this.options.tolerance, batchSizes: this.options.verifyBatchSizes, where: file });
     writeFileAtomic(file, conversion.bytes);
     const preprocessing = card.preprocessing;
-    const onnx = { opset: conversion.opset, inputs: conversion.inputNames, inputDtypes: conversion.inputNames.map(() => 'int64'), output: conversion.outputName, head: conversion.head, maxAbsDiff: this.lastVerification.maxAbsDiff };
+    const onnx = { opset: conversion.opset, inputs: conversion.inputNames, inputDtypes: conversion.inputNames.map(() => 'int64'), output: conversion.outputName, head: conversion.head, maxAbsDiff: this.lastVerification.maxAbsDiff, tolerance: this.options.tolerance };
     // The graph's inputs carry Hugging Face names whatever the reader called them (synthetic text: tokens, mask).
     const length = card.inputs[0]?.shape[1] ?? (preprocessing as { maxLength?: number } | undefined)?.maxLength ?? 128;
     const inputs = BERT_ONNX_INPUTS.map((name) => ({ name, shape: [null, length], dtype: 'int32' as const }));
