@@ -24,6 +24,7 @@ export * from './registry/model-artifacts';
 export * from './registry/register-trained-model';
 export * from './registry/mlflow-rest-registry';
 export * from './retrain/retrain';
+export * from './retrain/retrain-store';
 export * from './retrain/retrain-command';
 export * from './report/svg-chart';
 export * from './report/run-report';

@@ -51,6 +51,16 @@ export class MlflowHttpClient {
   }
 
   async request<T>(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown, query?: Record<string, string>): Promise<T> {
+    const text = (await this.send(method, route, body, query)).toString('utf8');
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** The raw bytes of a GET (an artifact through the server's artifact proxy). */
+  async download(route: string): Promise<Buffer> {
+    return this.send('GET', route);
+  }
+
+  private async send(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown, query?: Record<string, string>): Promise<Buffer> {
     const url = new URL(`${this.base}${route}`);
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
     const headers: Record<string, string> = {};
@@ -64,17 +74,19 @@ export class MlflowHttpClient {
       headers['content-type'] = 'application/json';
     }
     let response: Response;
+    let bytes: Buffer;
     try {
       response = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      bytes = Buffer.from(await response.arrayBuffer());
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new MlflowUnavailableError(`${method} ${url.pathname}: ${cause}`);
     }
-    const text = await response.text();
-    if (response.ok) return (text ? JSON.parse(text) : {}) as T;
+    if (response.ok) return bytes;
     if (response.status >= 500 || response.status === 429) {
       throw new MlflowUnavailableError(`${method} ${url.pathname}: HTTP ${response.status}`);
     }
+    const text = bytes.toString('utf8');
     let errorCode = `HTTP_${response.status}`;
     let message = text.slice(0, 500);
     try {

@@ -84,7 +84,7 @@ function metricValueJson(value: number): number | string {
 }
 
 /** The server's path for a run's artifacts: `mlflow-artifacts:/<exp>/<run>/artifacts` → `<exp>/<run>/artifacts`. */
-function artifactRootPath(artifactUri: string, experimentId: string, runId: string): string {
+export function artifactRootPath(artifactUri: string, experimentId: string, runId: string): string {
   const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(artifactUri);
   return match ? match[1].replace(/\/+$/, '') : `${experimentId}/${runId}/artifacts`;
 }

@@ -50,7 +50,7 @@ export const retrainCommand: Command = {
     { flags: '--epochs <n>', description: "fine-tuning epochs (default: the champion's trainer.epochs)" },
     { flags: '--lr <rate>', description: "fine-tuning learning rate (default: the champion's optimizer.lr)" },
     { flags: '--alias <name>', description: 'registry alias of the production model (default champion)' },
-    { flags: '--store <dir>', description: 'the mlruns folder (default: tracker.uri when a folder, else ./mlruns)' },
+    { flags: '--store <dir|uri>', description: 'the mlruns folder or an http(s) tracking server (default: tracker.uri, else ./mlruns)' },
     { flags: '--json', description: 'print the result as JSON' },
   ],
   async run(_args, flags, context) {

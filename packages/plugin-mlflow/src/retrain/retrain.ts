@@ -4,10 +4,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, DataError, inferMode, resolveConfig, setupRun, trainResolved, type DatasetInfo, type KilnPlugin, type Logger, type ResolvedConfig } from '@kiln/core';
-import { MlflowFileStore } from '../file-store/mlflow-file-store';
-import { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
-import { MlflowModelRegistry } from '../registry/mlflow-model-registry';
-import { aliasedModel, logModelArtifacts } from '../registry/model-artifacts';
+import type { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
+import type { MlflowRestTracker } from '../rest/mlflow-rest-tracker';
+import { retrainStore, type RetrainStore } from './retrain-store';
 import { validationFingerprint } from '../registry/register-trained-model';
 import { systemTags } from '../tracked-params';
 
@@ -20,7 +19,7 @@ export const RetrainOptionsSchema = z.strictObject({
   epochs: z.number().int().positive().optional().describe('Fine-tuning epochs (default: the champion\'s trainer.epochs)'),
   lr: z.number().positive().optional().describe('Fine-tuning learning rate (default: the champion\'s optimizer.lr)'),
   alias: z.string().min(1).default('champion').describe('Registry alias of the model in production'),
-  store: z.string().min(1).optional().describe('The mlruns folder holding runs and registry (default: tracker.uri when it is a folder, else ./mlruns)'),
+  store: z.string().min(1).optional().describe('The mlruns folder, or an http(s) tracking server, holding runs and registry (default: tracker.uri, else ./mlruns)'),
 });
 export type RetrainOptions = z.output<typeof RetrainOptionsSchema>;
 
@@ -138,15 +137,6 @@ function metricOf(logs: Record<string, number>, monitor: string): number {
   return value;
 }
 
-/** The mlruns folder: `store`, else the config's file-store tracker uri, else ./mlruns. */
-export function retrainStoreRoot(resolved: ResolvedConfig, store: string | undefined, cwd: string): string {
-  if (store) return store.startsWith('file:') ? fileURLToPath(store) : path.resolve(cwd, store);
-  const tracker = resolved.config.tracker;
-  const uri = tracker && tracker.type === 'mlflow' && typeof tracker.uri === 'string' ? tracker.uri : undefined;
-  if (uri && !/^https?:\/\//.test(uri)) return uri.startsWith('file:') ? fileURLToPath(uri) : path.resolve(resolved.baseDir, uri);
-  return path.resolve(resolved.baseDir, 'mlruns');
-}
-
 /**
  * `kiln retrain`: evaluates the champion on new data; when its metric is worse than the threshold,
  * fine-tunes it (or trains the config's model when there is no champion) on the new data minus a
@@ -162,10 +152,17 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
   if (!fs.existsSync(dataFile) || !fs.statSync(dataFile).isFile()) {
     throw new DataError(`new data file ${dataFile} does not exist`, { where: '--data', hint: 'pass a CSV/TSV or JSON-lines file with the same columns as the training data' });
   }
-  const root = retrainStoreRoot(resolved, options.store, cwd);
-  const store = new MlflowFileStore(root);
-  const registry = new MlflowModelRegistry(root);
-  const champion = aliasedModel(registry, store, name, options.alias);
+  const backend = retrainStore(resolved, options.store, cwd);
+  try {
+    return await retrainWith(backend, request, name, dataFile, cwd);
+  } finally {
+    backend.close();
+  }
+}
+
+async function retrainWith(backend: RetrainStore, request: RetrainRequest, name: string, dataFile: string, cwd: string): Promise<RetrainResult> {
+  const { resolved, options } = request;
+  const champion = await backend.champion(name, options.alias);
 
   const current = clone(resolved.config) as unknown as ConfigObject;
   const base = champion ? clone(champion.files.config) : current;
@@ -181,11 +178,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       hint: "set data: { type: 'csv', label: '<column>', path: '<file>' } (or jsonl) in the config",
     });
   }
-  let classes: string[] | undefined;
-  if (champion?.version.runId) {
-    const tag = store.readRun(champion.version.runId).tags['kiln.data.classes'];
-    if (tag) classes = JSON.parse(tag) as string[];
-  }
+  const classes = champion?.classes;
   const worseWord = mode === 'max' ? 'below' : 'above';
   const lines: string[] = [];
   const say = (line: string) => {
@@ -194,7 +187,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     else request.logger?.info(`retrain: ${line}`);
   };
 
-  const tracker = new MlflowFileTracker({ root, experiment: name, tags: systemTags({ cwd: resolved.baseDir }), logger: request.logger });
+  const tracker = backend.decisionTracker(name, systemTags({ cwd: resolved.baseDir }), request.logger);
   const started = new Date();
   const { runId: decisionRunId } = await tracker.startRun({ runName: `retrain-${stamp(started)}`, tags: { 'kiln.retrain': 'true' } });
   const epochs = options.epochs ?? trainerBlock.epochs ?? 10;
@@ -207,7 +200,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     'retrain.epochs': epochs,
     ...(options.lr !== undefined ? { 'retrain.lr': options.lr } : {}),
     'retrain.alias': options.alias,
-    'retrain.champion.version': champion ? champion.version.version : 'none',
+    'retrain.champion.version': champion ? champion.version : 'none',
   });
   const result: RetrainResult = { decision: 'keep', model: name, monitor, mode, threshold: options.threshold, decisionRunId, lines };
   const decide = async (decision: RetrainDecision, reason: string) => {
@@ -218,21 +211,21 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
 
   try {
     if (champion) {
-      say(`champion: version ${champion.version.version} of '${name}' (run ${champion.version.runId ?? 'unknown'})`);
+      say(`champion: version ${champion.version} of '${name}' (run ${champion.runId ?? 'unknown'})`);
       const { logs, rows } = await evaluateCheckpoint({ ...base, data: swapDataFile(dataBlock, dataFile, { kind: 'all' }, classes) }, baseDir, champion.files.checkpoint, dataFile, request);
       const value = metricOf(logs, monitor);
-      result.champion = { version: champion.version.version, runId: champion.version.runId, value, rows };
+      result.champion = { version: champion.version, runId: champion.runId, value, rows };
       await tracker.logMetrics({ [`champion.new/${monitor}`]: value, threshold: options.threshold, 'new.rows': rows }, 0);
       say(`champion on ${path.basename(dataFile)} (${rows} rows): ${monitor} = ${fmt(value)}; threshold ${String(options.threshold)} (${mode === 'max' ? 'higher' : 'lower'} is better)`);
       if (!isWorse(value, options.threshold, mode)) {
         await decide('keep', `${monitor} ${fmt(value)} is not ${worseWord} the threshold ${String(options.threshold)}; no retraining`);
-        result.aliasVersion = champion.version.version;
+        result.aliasVersion = champion.version;
         await finish(tracker, result);
         return result;
       }
-      say(`${monitor} ${fmt(value)} is ${worseWord} the threshold ${String(options.threshold)}: fine-tuning version ${champion.version.version} for ${epochs} epochs`);
+      say(`${monitor} ${fmt(value)} is ${worseWord} the threshold ${String(options.threshold)}: fine-tuning version ${champion.version} for ${epochs} epochs`);
     } else {
-      say(`no '${options.alias}' version of '${name}' in ${root}: training the config's model on ${path.basename(dataFile)} for ${epochs} epochs`);
+      say(`no '${options.alias}' version of '${name}' in ${backend.uri}: training the config's model on ${path.basename(dataFile)} for ${epochs} epochs`);
     }
 
     const holdoutData = swapDataFile(dataBlock, dataFile, { kind: 'holdout', fraction: options.holdout }, classes);
@@ -246,7 +239,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       trainer,
       ...(options.lr !== undefined ? { optimizer: { ...(base.optimizer as ConfigObject), lr: options.lr } } : {}),
       callbacks: callbacks.some((c) => c.type === 'checkpoint') ? callbacks : [...callbacks, { type: 'checkpoint' }],
-      tracker: { type: 'mlflow', uri: root, experiment: name, register: false },
+      tracker: { type: 'mlflow', uri: backend.uri, experiment: name, register: false },
     };
     const trainResolvedConfig = await resolveConfig({ cwd: baseDir, inline: trainConfig, search: false });
     const runName = `retrain-${name}-${stamp(started)}-${decisionRunId.slice(0, 8)}`;
@@ -261,7 +254,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       trackerRun: { parentRunId: decisionRunId, runName, tags: { 'kiln.retrain.role': champion ? 'fine-tune' : 'base' } },
     });
     const runId = trained.trackerRunId;
-    if (!runId) throw new DataError(`the retraining run ${trained.runDir} was not tracked`, { where: root, hint: 'the mlflow plugin must be loaded (it is a standard plugin)' });
+    if (!runId) throw new DataError(`the retraining run ${trained.runDir} was not tracked`, { where: backend.uri, hint: 'the mlflow plugin must be loaded (it is a standard plugin)' });
     // The last checkpoint, not the best: the best was picked on the held-out rows it is compared on.
     const checkpoint = trained.checkpoints.last ?? trained.checkpoints.best;
     if (!checkpoint) throw new DataError(`the retraining run ${trained.runDir} wrote no checkpoint`, { where: trained.runDir, hint: 'keep the checkpoint callback in callbacks' });
@@ -269,17 +262,17 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
     const challengerEval = await evaluateCheckpoint(holdoutConfig, baseDir, checkpoint, dataFile, request);
     const challengerValue = metricOf(challengerEval.logs, monitor);
     // The evaluation read the data exactly as the training did (same block and seed): its DatasetInfo goes with the model.
-    const artifactPath = logModelArtifacts(store, runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir, challengerEval.dataset);
-    const version = registry.registerModel(name, `runs:/${runId}/${artifactPath}`, runId, {
+    const artifactPath = await backend.saveModel(runId, checkpoint, trainResolvedConfig.config as unknown as ConfigObject, baseDir, challengerEval.dataset);
+    const version = await backend.registerModel(name, `runs:/${runId}/${artifactPath}`, runId, {
       'kiln.retrain.parent': decisionRunId,
       'kiln.validation': validationFingerprint({ data: holdoutData, seed: trainResolvedConfig.config.seed }),
       'kiln.monitor': monitor,
       [`kiln.metric.${monitor}`]: String(challengerValue),
-      ...(champion ? { 'kiln.retrain.base_version': String(champion.version.version) } : {}),
+      ...(champion ? { 'kiln.retrain.base_version': String(champion.version) } : {}),
     });
     const trainRows = challengerEval.trainRows;
     result.challenger = {
-      version: version.version,
+      version,
       runId,
       runDir: trained.runDir,
       holdoutValue: challengerValue,
@@ -287,29 +280,29 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
       holdoutRows: challengerEval.rows,
       fineTuned: !!champion,
     };
-    await tracker.setTags({ 'kiln.retrain.version': String(version.version), 'kiln.retrain.run': runId });
+    await tracker.setTags({ 'kiln.retrain.version': String(version), 'kiln.retrain.run': runId });
     await tracker.logMetrics({ [`challenger.holdout/${monitor}`]: challengerValue, 'holdout.rows': challengerEval.rows }, 0);
-    say(`registered version ${version.version} (run ${runId}); trained on ${trainRows} rows, held out ${challengerEval.rows}`);
+    say(`registered version ${version} (run ${runId}); trained on ${trainRows} rows, held out ${challengerEval.rows}`);
 
     if (!champion) {
-      registry.setAlias(name, options.alias, version.version);
-      result.aliasVersion = version.version;
-      say(`held-out ${monitor}: version ${version.version} ${fmt(challengerValue)}`);
-      await decide('first-champion', `no previous ${options.alias}; version ${version.version} (held-out ${monitor} ${fmt(challengerValue)}) becomes ${options.alias}`);
+      await backend.setAlias(name, options.alias, version);
+      result.aliasVersion = version;
+      say(`held-out ${monitor}: version ${version} ${fmt(challengerValue)}`);
+      await decide('first-champion', `no previous ${options.alias}; version ${version} (held-out ${monitor} ${fmt(challengerValue)}) becomes ${options.alias}`);
     } else {
       const championEval = await evaluateCheckpoint(holdoutConfig, baseDir, champion.files.checkpoint, dataFile, request);
       const championValue = metricOf(championEval.logs, monitor);
       result.championHoldoutValue = championValue;
       await tracker.logMetrics({ [`champion.holdout/${monitor}`]: championValue }, 0);
-      say(`held-out ${monitor}: challenger version ${version.version} ${fmt(challengerValue)} vs champion version ${champion.version.version} ${fmt(championValue)}`);
+      say(`held-out ${monitor}: challenger version ${version} ${fmt(challengerValue)} vs champion version ${champion.version} ${fmt(championValue)}`);
       const beats = !Number.isNaN(challengerValue) && isWorse(championValue, challengerValue, mode);
       if (beats) {
-        registry.setAlias(name, options.alias, version.version);
-        result.aliasVersion = version.version;
-        await decide('promoted', `${fmt(challengerValue)} ${mode === 'max' ? '>' : '<'} ${fmt(championValue)}: ${options.alias} moves from version ${champion.version.version} to ${version.version}`);
+        await backend.setAlias(name, options.alias, version);
+        result.aliasVersion = version;
+        await decide('promoted', `${fmt(challengerValue)} ${mode === 'max' ? '>' : '<'} ${fmt(championValue)}: ${options.alias} moves from version ${champion.version} to ${version}`);
       } else {
-        result.aliasVersion = champion.version.version;
-        await decide('rejected', `${fmt(challengerValue)} does not beat ${fmt(championValue)}: ${options.alias} stays at version ${champion.version.version}; version ${version.version} is kept in the registry`);
+        result.aliasVersion = champion.version;
+        await decide('rejected', `${fmt(challengerValue)} does not beat ${fmt(championValue)}: ${options.alias} stays at version ${champion.version}; version ${version} is kept in the registry`);
       }
     }
     await finish(tracker, result);
@@ -321,7 +314,7 @@ export async function retrain(request: RetrainRequest): Promise<RetrainResult> {
   }
 }
 
-async function finish(tracker: MlflowFileTracker, result: RetrainResult): Promise<void> {
+async function finish(tracker: MlflowFileTracker | MlflowRestTracker, result: RetrainResult): Promise<void> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-retrain-')), 'decision.json');
   try {
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

@@ -77,6 +77,12 @@ export class FakeMlflowServer {
             this.artifacts.set(decodeURIComponent(url.pathname.slice('/api/2.0/mlflow-artifacts/artifacts/'.length)), raw);
             return send(200, {});
           }
+          if (isArtifact && req.method === 'GET') {
+            const stored = this.artifacts.get(decodeURIComponent(url.pathname.slice('/api/2.0/mlflow-artifacts/artifacts/'.length)));
+            if (!stored) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `File not found: ${url.pathname}`);
+            res.writeHead(200, { 'content-type': 'application/octet-stream' });
+            return res.end(stored);
+          }
           send(200, this.handle(req.method ?? 'GET', url, body as Record<string, unknown>));
         } catch (error) {
           if (error instanceof ApiError) send(error.status, { error_code: error.code, message: error.message });
