@@ -94,7 +94,10 @@ describe.each(PAGES)('snippets of %s', (page) => {
   beforeAll(() => {
     dir = projectDir();
   });
-  if (runnable.length === 0) it('has no runnable snippets', () => undefined);
+  if (runnable.length === 0) {
+    it('has no runnable snippets', () => undefined);
+    return;
+  }
 
   it.each(runnable.map((b) => [`line ${b.line} (${b.lang})`, b] as const))('%s', async (_name, block) => {
     const file = block.flags.find((f) => f.startsWith('file='))?.slice(5);
@@ -116,7 +119,9 @@ describe.each(PAGES)('snippets of %s', (page) => {
       const r = await exec(process.execPath, [script], dir);
       expect({ where, code: r.code, stderr: r.stderr.slice(-3000) }).toEqual({ where, code: 0, stderr: expect.any(String) });
     } else if (block.lang === 'bash' || block.lang === 'sh') {
-      const r = await exec('bash', ['-euo', 'pipefail', '-c', block.body], dir);
+      // `npx kiln` runs the binary npx would find, without npm's start-up on every call.
+      const npx = `npx() { if [ "$1" = kiln ]; then shift; node ${JSON.stringify(path.join(REPO, 'packages', 'cli', 'bin', 'kiln.js'))} "$@"; else command npx "$@"; fi; }\n`;
+      const r = await exec('bash', ['-euo', 'pipefail', '-c', npx + block.body], dir);
       expect({ where, code: r.code, out: r.code === 0 ? '' : `${r.stdout.slice(-2000)}\n${r.stderr.slice(-3000)}` }).toEqual({ where, code: 0, out: '' });
     }
   });
