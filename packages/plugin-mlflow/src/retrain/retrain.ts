@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, DataError, inferMode, resolveConfig, setupRun, trainResolved, type DatasetInfo, type KilnPlugin, type Logger, type ResolvedConfig } from '@kiln/core';
 import type { MlflowFileTracker } from '../file-store/mlflow-file-tracker';
