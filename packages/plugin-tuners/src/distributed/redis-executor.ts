@@ -63,6 +63,7 @@ export class RedisExecutor implements TrialExecutor {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const executor = new RedisExecutor(o, redis, queue, events, connections);
     await executor.countWorkers();
+    if (executor.workers === 0) o.logger?.info(`queue ${name}: no worker listening yet; start some with kiln worker --redis ${o.url}${o.queue ? ` --queue ${o.queue}` : ''}`);
     executor.poller = setInterval(() => void executor.countWorkers(), o.pollMs ?? 1000);
     executor.poller.unref();
     return executor;

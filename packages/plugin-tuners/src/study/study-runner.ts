@@ -47,18 +47,16 @@ export class StudyRunner {
       const p = this.execute(record).finally(() => active.delete(record.id));
       active.set(record.id, p);
     };
+    // Trials still running on a queue are attached to at once, whatever the slots: their workers may be waiting for answers.
+    if (executor.reattaches) for (const rerun of reruns.splice(0)) launch(rerun);
     for (;;) {
       while (!this.fatal && active.size < executor.slots) {
         const rerun = reruns.shift();
         if (rerun) {
-          if (executor.reattaches) {
-            this.o.logger.info(`trial ${rerun.id}: was running when the study stopped; attaching to its job`);
-          } else {
-            rerun.attempts++;
-            rerun.epochs = [];
-            rerun.startedAt = new Date().toISOString();
-            this.o.logger.info(`trial ${rerun.id}: interrupted earlier, running it again`);
-          }
+          rerun.attempts++;
+          rerun.epochs = [];
+          rerun.startedAt = new Date().toISOString();
+          this.o.logger.info(`trial ${rerun.id}: interrupted earlier, running it again`);
           this.save();
           launch(rerun);
           continue;
