@@ -50,6 +50,7 @@ test('word tags and entities from token logits, by hand', () => {
     ids: [], typeIds: [], attentionMask: [],
     offsets: [[0, 0], [0, 3], [4, 9], [10, 12], [13, 16], [17, 19], [19, 21], [0, 0]] as [number, number][],
     wordIds: [null, 0, 1, 2, 3, 4, 4, null],
+    tokens: ['[CLS]', 'ann', 'lives', 'in', 'new', 'yo', '##rk', '[SEP]'],
   };
   const tags = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
   // Per token, logit 2 on the winning tag and 0 elsewhere; ##rk (not a first sub-word) votes I-PER, which is ignored.
@@ -68,6 +69,14 @@ test('word tags and entities from token logits, by hand', () => {
   const row2 = new Float32Array(winners2.length * tags.length);
   winners2.forEach((w, t) => (row2[t * tags.length + w] = 2));
   expect(tokenPrediction(row2, tags, { text, encoding }).entities!.map((e) => e.text)).toEqual(['Ann', 'New', 'York']);
+
+  // "Bob." is one whitespace word but two words for tagging (punctuation splits), so the entity is "Bob".
+  const bob = { ids: [], typeIds: [], attentionMask: [], offsets: [[0, 0], [0, 3], [3, 4], [0, 0]] as [number, number][], wordIds: [null, 0, 0, null], tokens: ['[CLS]', 'bob', '.', '[SEP]'] };
+  const row3 = new Float32Array(4 * tags.length);
+  [0, 1, 0, 0].forEach((w, t) => (row3[t * tags.length + w] = 2));
+  const p3 = tokenPrediction(row3, tags, { text: 'Bob.', encoding: bob });
+  expect(p3.words!.map((w) => [w.text, w.tag, w.start, w.end])).toEqual([['Bob', 'B-PER', 0, 3], ['.', 'O', 3, 4]]);
+  expect(p3.entities!.map((e) => e.text)).toEqual(['Bob']);
 });
 
 test('NER BERT: train → ONNX export → kiln predict on JSONL text gives the run model\'s entities with character offsets', async () => {
@@ -105,7 +114,8 @@ test('NER BERT: train → ONNX export → kiln predict on JSONL text gives the r
     expect(a.map((r) => r.entities!.map((e) => [e.label, e.start, e.end]))).toEqual(b.map((r) => r.entities!.map((e) => [e.label, e.start, e.end])));
     a.forEach((r, i) => {
       // Every word of the text, in order, with its own span.
-      expect(r.words!.map((w) => w.text)).toEqual(texts[i].split(' '));
+      // Words split on whitespace and punctuation, as Hugging Face's BERT pre-tokenizer.
+      expect(r.words!.map((w) => w.text)).toEqual(texts[i].match(/\w+|[^\s\w]/g));
       for (const w of r.words!) expect(texts[i].slice(w.start, w.end)).toBe(w.text);
       for (const e of r.entities!) expect(texts[i].slice(e.start, e.end)).toBe(e.text);
       r.words!.forEach((w, k) => expect(w.score).toBeCloseTo(b[i].words![k].score, 4));

@@ -42,20 +42,23 @@ export function postprocess(row: Float32Array, task: string, classNames: string[
 /**
  * Token logits [length × labels] → a tag per word (its first sub-word's, as training labels them)
  * and entities: B-X starts one, I-X continues an X entity (or starts one after O or another type),
- * O ends it; tags without a B-/I- prefix group consecutive words of the same tag.
+ * O ends it; tags without a B-/I- prefix group consecutive words of the same tag. Words are split on
+ * whitespace and punctuation, as Hugging Face's BERT pre-tokenizer (and so its token-classification
+ * pipeline) splits them: a sub-word continues a word only when it is a `##` piece of it.
  */
 export function tokenPrediction(row: Float32Array, classNames: string[], text: EncodedText): Prediction {
   const k = classNames.length;
-  const { offsets, wordIds } = text.encoding;
+  const { offsets, wordIds, tokens } = text.encoding;
   const source = text.text.normalize('NFC');
+  const continues = (t: number) => t > 0 && wordIds[t] !== null && wordIds[t - 1] === wordIds[t] && (!tokens || tokens[t].startsWith('##'));
   const words: NonNullable<Prediction['words']> = [];
   for (let t = 0; t < wordIds.length; t++) {
     const w = wordIds[t];
-    if (w === null || (t > 0 && wordIds[t - 1] === w)) continue;
+    if (w === null || continues(t)) continue;
     // Offsets of the second sequence of a pair are in the pair's text; only the first is tagged.
     if (t > 0 && wordIds[t - 1] !== null && w < wordIds[t - 1]!) break;
     let last = t;
-    while (last + 1 < wordIds.length && wordIds[last + 1] === w) last++;
+    while (last + 1 < wordIds.length && continues(last + 1)) last++;
     const probs = softmax(row, t * k, k);
     let best = 0;
     for (let i = 1; i < k; i++) if (probs[i] > probs[best]) best = i;

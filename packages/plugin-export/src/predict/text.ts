@@ -12,6 +12,8 @@ export interface TokenEncoding {
   offsets: [number, number][];
   /** Word of each token; null for specials and padding. */
   wordIds: (number | null)[];
+  /** The sub-word strings (`##` marks a continuation). */
+  tokens?: string[];
 }
 
 interface WordPieceLike {
