@@ -10,41 +10,12 @@
 namespace kiln {
 namespace {
 
-// Floats of im2col scratch per pass: big enough that panel packing is amortised, small enough for L3-ish.
+// Floats of col2im scratch per pass (strided input gradient): big enough to amortise packing, small enough to stay in cache-ish.
 constexpr long kColBudget = 1L << 22;
 
 bool isPointwise(const ConvGeom& g) {
   return g.fH == 1 && g.fW == 1 && g.sH == 1 && g.sW == 1 && g.padT == 0 && g.padL == 0 && g.outH == g.inH &&
          g.outW == g.inW;
-}
-
-// Rows [p0, p1) of the im2col matrix: row p = output pixel (b, oy, ox); columns (ky, kx, c) like HWIO filters.
-void im2col(const ConvGeom& g, const float* x, long p0, long p1, float* col) {
-  const long K = g.fH * g.fW * g.inC;
-  parallelFor(p1 - p0, 16, [&](long r0, long r1, int) {
-    for (long p = p0 + r0; p < p0 + r1; p++) {
-      long b = p / (g.outH * g.outW), r = p % (g.outH * g.outW);
-      long oy = r / g.outW, ox = r % g.outW;
-      float* dst = col + (p - p0) * K;
-      for (long ky = 0; ky < g.fH; ky++) {
-        long iy = oy * g.sH - g.padT + ky * g.dH;
-        if (iy < 0 || iy >= g.inH) {
-          std::memset(dst, 0, sizeof(float) * g.fW * g.inC);
-          dst += g.fW * g.inC;
-          continue;
-        }
-        const float* src = x + (b * g.inH + iy) * g.inW * g.inC;
-        for (long kx = 0; kx < g.fW; kx++) {
-          long ix = ox * g.sW - g.padL + kx * g.dW;
-          if (ix < 0 || ix >= g.inW)
-            std::memset(dst, 0, sizeof(float) * g.inC);
-          else
-            std::memcpy(dst, src + ix * g.inC, sizeof(float) * g.inC);
-          dst += g.inC;
-        }
-      }
-    }
-  });
 }
 
 // The im2col matrix packed straight from the image into GEMM slivers: no col buffer (implicit GEMM).
@@ -79,9 +50,41 @@ void packConvRows(const ConvGeom& g, const float* x, long i0, long k0, long mc, 
   }
 }
 
-long chunkRows(long rows, long K, long granule) {
-  long r = std::max(granule, (kColBudget / std::max(K, 1L)) / granule * granule);
-  return std::min(rows, r);
+// The transposed im2col matrix (rows = filter taps (ky, kx, c), columns = output pixels) packed straight
+// from the image: the A operand of the filter gradient dW = colᵀ · dy.
+void packConvCols(const ConvGeom& g, const float* x, long i0, long p0, long mc, long kc, int mr, float* out) {
+  const long C = g.inC, rowLen = g.fW * C, plane = g.outH * g.outW;
+  long ky[32], kx[32], ch[32];
+  for (long s = 0; s < mc; s += mr) {
+    float* sliver = out + (s / mr) * kc * mr;
+    int rows = static_cast<int>(std::min<long>(mr, mc - s));
+    for (int r = 0; r < rows; r++) {
+      long kk = i0 + s + r;
+      ky[r] = kk / rowLen;
+      kx[r] = (kk % rowLen) / C;
+      ch[r] = kk % C;
+    }
+    long p = p0;
+    long b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
+    for (long q = 0; q < kc; q++) {
+      float* dst = sliver + q * mr;
+      const float* img = x + b * g.inH * g.inW * C;
+      long by = oy * g.sH - g.padT, bx = ox * g.sW - g.padL;
+      int r = 0;
+      for (; r < rows; r++) {
+        long iy = by + ky[r] * g.dH, ix = bx + kx[r] * g.dW;
+        dst[r] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? 0.f : img[(iy * g.inW + ix) * C + ch[r]];
+      }
+      for (; r < mr; r++) dst[r] = 0.f;
+      if (++ox == g.outW) {
+        ox = 0;
+        if (++oy == g.outH) {
+          oy = 0;
+          b++;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -136,13 +139,8 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     gemm(true, false, K, N, M, x, K, dy, N, df, N, false);
     return;
   }
-  const long rows = chunkRows(M, K, 64);
-  std::vector<float> col(static_cast<size_t>(rows * K));
-  for (long p0 = 0; p0 < M; p0 += rows) {
-    long p1 = std::min(M, p0 + rows);
-    im2col(g, x, p0, p1, col.data());
-    gemm(true, false, K, N, p1 - p0, col.data(), K, dy + p0 * N, N, df, N, p0 > 0);
-  }
+  gemmPacked([&](long i0, long p0, long mc, long kc, int mr, float* out) { packConvCols(g, x, i0, p0, mc, kc, mr, out); },
+             false, K, N, M, dy, N, df, N, false);
 }
 
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx) {
