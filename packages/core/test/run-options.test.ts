@@ -175,6 +175,7 @@ describe('run options', () => {
     });
     expect(atStart).toEqual(weightsOf(last(source.runDir)));
     expect(tuned.epochsRun).toBe(1);
+    expect(tuned.dataset?.classNames).toEqual(['a', 'b', 'c', 'd']);
     const { metadata } = readSafetensors(last(tuned.runDir));
     expect(JSON.parse(metadata.kiln).optimizer.iterations).toBe(4); // 64 rows / 16: this run's steps only
   });

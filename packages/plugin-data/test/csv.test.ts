@@ -11,6 +11,29 @@ describe('csv reader', () => {
   write(dir, 'train.csv', 'age,color,label\n1,red,yes\n2,blue,no\n3,red,yes\n6,green,no\n');
   write(dir, 'val.csv', 'age,color,label\n4,purple,no\n3,blue,yes\n');
 
+  test('reuses given encodings instead of fitting them on the new data', async () => {
+    // New data whose own statistics differ: age mean 11, colors blue/pink.
+    write(dir, 'drifted.csv', 'age,color,label\n10,blue,yes\n12,pink,no\n');
+    const encoding = [
+      { name: 'age', kind: 'numeric', mean: 3, std: 2 },
+      { name: 'color', kind: 'categorical', categories: ['blue', 'green', 'red'] },
+    ];
+    const r = reader({ path: 'drifted.csv', valSplit: 0, label: 'label', classes: ['no', 'yes'], encoding }, dir);
+    const data = await r.load('train');
+    expect((data.info.extra as { columns: unknown[] }).columns).toEqual(encoding);
+    const byAge = new Map([0, 1].map((i) => [data.get(i).inputs.features[0], Array.from(data.get(i).inputs.features)]));
+    // (10 - 3) / 2 = 3.5 with blue one-hot; (12 - 3) / 2 = 4.5 with the unseen 'pink' as zeros.
+    expect(byAge.get(3.5)).toEqual([3.5, 1, 0, 0]);
+    expect(byAge.get(4.5)).toEqual([4.5, 0, 0, 0]);
+  });
+
+  test('an encoding naming a missing column, or an incomplete one, is refused with its place', async () => {
+    const missing = kilnError(() => reader({ path: 'train.csv', label: 'label', encoding: [{ name: 'height', kind: 'numeric', mean: 0, std: 1 }] }, dir).load('train'));
+    await expect(missing).resolves.toMatchObject({ message: expect.stringMatching(/column 'height' \(from `encoding.0.name`\) is not in the header/) });
+    const incomplete = kilnError(() => reader({ path: 'train.csv', label: 'label', encoding: [{ name: 'age', kind: 'numeric' }] }, dir).load('train'));
+    await expect(incomplete).resolves.toMatchObject({ where: 'data.encoding.0', message: expect.stringMatching(/needs `mean` and `std`/) });
+  });
+
   test('standardizes numerics with train stats and one-hot encodes categoricals', async () => {
     const r = reader({ train: 'train.csv', val: 'val.csv', label: 'label' }, dir);
     expect(r.splits).toEqual(['train', 'val']);

@@ -11,7 +11,7 @@ import { activateBackend } from '../kernel/backend';
 import type { Kernel } from '../kernel/kernel';
 import { Tokens } from '../points';
 import type { BackendInfo } from '../points/backend';
-import type { Dataset } from '../points/data';
+import type { Dataset, DatasetInfo } from '../points/data';
 import type { Tracker } from '../points/tracker';
 import type { Logger } from '../services/logger';
 import type { KilnPlugin } from '../plugin';
@@ -62,6 +62,8 @@ export interface TrainResult extends FitResult {
   runRecord: string;
   /** The tracker's id for this run, when a tracker is configured. */
   trackerRunId?: string;
+  /** What the model was built for: inputs, classes, and the reader's fitted encodings (`extra`). */
+  dataset?: DatasetInfo;
 }
 
 /** Everything a run is made of, built from a resolved config. */
@@ -275,7 +277,7 @@ export async function trainResolved(resolved: ResolvedConfig, options: TrainOpti
       await tracker.logArtifact(runRecord);
       await tracker.endRun('FINISHED');
     }
-    return { ...fit, config, backend: setup.backend, best, checkpoints, runRecord, trackerRunId };
+    return { ...fit, config, backend: setup.backend, best, checkpoints, runRecord, trackerRunId, dataset: kernel.dataset };
   } catch (error) {
     record('FAILED', { endedAt: new Date().toISOString(), error: (error as Error).message });
     if (tracker) await tracker.endRun('FAILED').catch(() => undefined);

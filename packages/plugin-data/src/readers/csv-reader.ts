@@ -21,6 +21,21 @@ export const CsvReaderOptions = z.strictObject({
   standardize: z.boolean().default(true).describe('Standardize numeric columns with the train-split mean and std'),
   task: z.enum(['classification', 'regression']).default('classification').describe('Class label or numeric target'),
   classes: z.array(z.string()).min(2).optional().describe('Class names in label-index order (default: sorted labels of the train split)'),
+  encoding: z
+    .array(
+      z.strictObject({
+        name: z.string().describe('Feature column'),
+        kind: z.enum(['numeric', 'categorical']).describe('How the column is encoded'),
+        mean: z.number().optional().describe('Numeric: the mean subtracted'),
+        std: z.number().positive().optional().describe('Numeric: the std divided by'),
+        categories: z.array(z.string()).optional().describe('Categorical: one-hot categories, in order'),
+      }),
+    )
+    .min(1)
+    .optional()
+    .describe(
+      "Column encodings fitted earlier (a trained model's dataset info `extra.columns`), reused as they are instead of fitted on this data: a model scores new data with the statistics it was trained with",
+    ),
 });
 export type CsvReaderOptions = z.output<typeof CsvReaderOptions>;
 

@@ -25,6 +25,8 @@ export interface TableEncoderOptions {
   standardize: boolean;
   task: 'classification' | 'regression';
   classes?: string[];
+  /** Encodings fitted earlier, reused instead of fitting on this table. */
+  encoding?: ColumnEncoding[];
 }
 
 /** Per-column encoding fitted on the training table; stored in DatasetInfo.extra for exporters. */
@@ -88,7 +90,7 @@ export class TableEncoder {
     if (featureNames.length === 0) {
       throw new DataError('no feature columns', { where: train.headerSource, hint: `the file needs columns besides the label '${options.label}'` });
     }
-    const columns = featureNames.map((name): ColumnEncoding => {
+    const columns = options.encoding ? pinned(train, options.encoding) : featureNames.map((name): ColumnEncoding => {
       const index = columnIndex(train, name, 'features');
       const cells = train.rows.map((r) => r.cells[index]);
       const declared = options.columns?.[name];
@@ -161,6 +163,21 @@ export class TableEncoder {
       return { inputs: { features }, target, source: row.source };
     });
   }
+}
+
+/** Encodings given in the options, checked against the table's header and for completeness. */
+function pinned(table: Table, encoding: ColumnEncoding[]): ColumnEncoding[] {
+  return encoding.map((column, i) => {
+    columnIndex(table, column.name, `encoding.${i}.name`);
+    const complete = column.kind === 'numeric' ? column.mean !== undefined && column.std !== undefined : (column.categories?.length ?? 0) > 0;
+    if (!complete) {
+      throw new DataError(`encoding of column '${column.name}' is incomplete: a ${column.kind} column needs ${column.kind === 'numeric' ? '`mean` and `std`' : '`categories`'}`, {
+        where: `data.encoding.${i}`,
+        hint: "copy the encodings from the trained model's dataset info (extra.columns)",
+      });
+    }
+    return { ...column };
+  });
 }
 
 function columnIndex(table: Table, name: string, option: string): number {
