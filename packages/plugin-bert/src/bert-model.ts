@@ -1,16 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, type Model } from '@kiln/core';
-import type { BertConfig } from './config';
+import { HF_ARCHITECTURE, sameShape, type BertConfig, type BertHead } from './config';
+import { loadHuggingFaceWeights, saveHuggingFace, type LoadReport } from './huggingface';
 import { attentionMatMul } from './attention-matmul';
-
-export type BertHead = 'none' | 'sequence-classification' | 'token-classification';
-
-/** Hugging Face class names, used in load reports and config.json `architectures`. */
-export const HF_ARCHITECTURE: Record<BertHead, string> = {
-  none: 'BertModel',
-  'sequence-classification': 'BertForSequenceClassification',
-  'token-classification': 'BertForTokenClassification',
-};
 
 export const BERT_INPUT_KEYS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 /** Accepted in place of the Hugging Face names (plugin-data's synthetic-text reader uses these). */
@@ -168,6 +160,16 @@ export class BertModel implements Model {
     }
   }
 
+  /** Writes config.json + model.safetensors (+ vocab.txt) that `transformers` loads (see saveHuggingFace). */
+  saveHuggingFace(dir: string, options: { lowercase?: boolean; maxLength?: number } = {}): void {
+    saveHuggingFace(this, dir, options);
+  }
+
+  /** Loads a Hugging Face checkpoint directory or .safetensors file as `from_pretrained` does, returning its report. */
+  loadHuggingFace(dir: string): LoadReport {
+    return loadHuggingFaceWeights(this, dir);
+  }
+
   countParams(): number {
     let n = 0;
     for (const v of this.weights.values()) n += v.size;
@@ -299,8 +301,4 @@ export function normalSamples(n: number, std: number, seed: number): Float32Arra
 /** The exact GELU of BERT: x·Φ(x) = x/2 · (1 + erf(x/√2)). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
-}
-
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type DatasetInfo, type Logger } from '@kiln/core';
-import { BertModel, type BertHead } from './bert-model';
-import { BERT_SIZES, bertConfig, type BertConfig } from './config';
+import { BertModel } from './bert-model';
+import { BERT_SIZES, bertConfig, type BertConfig, type BertHead } from './config';
 import { labelsFromConfig, loadHuggingFaceWeights, readHuggingFaceConfig, type LoadReport } from './huggingface';
 import { readVocabulary } from './tokenizer';
 import * as fs from 'node:fs';

@@ -79,3 +79,16 @@ export function bertConfigFromJson(json: Record<string, unknown>, where: string)
   }
   return bertConfig(partial, where);
 }
+
+export type BertHead = 'none' | 'sequence-classification' | 'token-classification';
+
+/** Hugging Face class names, used in load reports and config.json `architectures`. */
+export const HF_ARCHITECTURE: Record<BertHead, string> = {
+  none: 'BertModel',
+  'sequence-classification': 'BertForSequenceClassification',
+  'token-classification': 'BertForTokenClassification',
+};
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, readSafetensors, writeFileAtomic, writeSafetensors, type StoredTensor } from '@kiln/core';
-import { HF_ARCHITECTURE, sameShape, type BertModel } from './bert-model';
-import { bertConfigFromJson, type BertConfig } from './config';
+import type { BertModel } from './bert-model';
+import { bertConfigFromJson, HF_ARCHITECTURE, sameShape, type BertConfig } from './config';
 
 /** What a partial load left out, as Hugging Face's `from_pretrained` reports it. */
 export interface LoadReport {

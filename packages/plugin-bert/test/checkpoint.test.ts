@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataError, KilnError, MemoryLogger, readSafetensors, writeSafetensors, type StoredTensor } from '@kiln/core';
 import { WasmBackend } from '@kiln/plugin-backend-wasm';
-import { buildBert, loadHuggingFaceWeights, saveHuggingFace, type BertModel } from '../src';
+import { buildBert, saveHuggingFace, type BertModel } from '../src';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -49,7 +49,7 @@ describe('Hugging Face checkpoints', () => {
     const dir = tmp();
     const a = buildBert(small, { dataset: dataset('classification'), seed: 1 });
     const b = buildBert(small, { dataset: dataset('classification'), seed: 2 });
-    saveHuggingFace(a, dir);
+    a.saveHuggingFace(dir);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
       architectures: ['BertForSequenceClassification'],
@@ -72,7 +72,7 @@ describe('Hugging Face checkpoints', () => {
     expect(tensors['bert.encoder.layer.1.intermediate.dense.weight'].shape).toEqual([24, 16]);
     expect(tensors['classifier.weight'].shape).toEqual([3, 16]);
     expect(Array.from(outputs(a))).not.toEqual(Array.from(outputs(b)));
-    const report = loadHuggingFaceWeights(b, dir);
+    const report = b.loadHuggingFace(dir);
     expect(report.missingKeys).toEqual([]);
     expect(report.unexpectedKeys).toEqual([]);
     expect(report.messages).toEqual([]);
