@@ -69,6 +69,10 @@ test('swapDataFile: all rows as validation, or a seeded holdout; pins the champi
     valSplit: 0.25,
     classes: ['x', 'y'],
   });
+  const encoding = [{ name: 'x1', kind: 'numeric', mean: 0.1, std: 0.5 }];
+  expect(swapDataFile(block, '/n.csv', { kind: 'all' }, undefined, encoding)).toMatchObject({ encoding });
+  // jsonl has no fitted encodings to pin.
+  expect(swapDataFile({ type: 'jsonl', path: 'a' }, '/n.jsonl', { kind: 'all' }, undefined, encoding)).not.toHaveProperty('encoding');
 });
 
 test('retrain: first champion, then no retraining above the threshold, then fine-tune and promote on drift; every decision recorded', async () => {
@@ -127,6 +131,12 @@ test('retrain: first champion, then no retraining above the threshold, then fine
   expect(training.tags['kiln.data.classes']).toBe('["neg","pos"]');
   expect(fs.existsSync(path.join(trainingDir, 'artifacts', 'model', 'checkpoints', 'best.safetensors'))).toBe(true);
   expect(JSON.parse(fs.readFileSync(path.join(trainingDir, 'artifacts', 'model', 'dataset.json'), 'utf8')).classNames).toEqual(['neg', 'pos']);
+  // The fine-tuned model reads its inputs exactly as version 1 does: the champion's standardization,
+  // not statistics refitted on drift.csv (whose own column means differ).
+  const columnsOf = (runDir: string) => JSON.parse(fs.readFileSync(path.join(runDir, 'artifacts', 'model', 'dataset.json'), 'utf8')).extra.columns;
+  const v1Dir = store.locateRun(registry.getVersion('churn', 1).source.split('/')[1]).dir;
+  expect(columnsOf(trainingDir)).toEqual(columnsOf(v1Dir));
+  expect(columnsOf(v1Dir)[0]).toMatchObject({ name: 'x1', kind: 'numeric' });
   const decisionRun = readRunFolder(store.locateRun(drift.decisionRunId).dir);
   expect(decisionRun.tags).toMatchObject({ 'kiln.retrain.decision': 'promoted', 'kiln.retrain.version': '2', 'kiln.retrain.run': drift.challenger!.runId });
   expect(decisionRun.metrics['challenger.holdout/val/accuracy'][0].value).toBe(drift.challenger!.holdoutValue);

@@ -86,11 +86,28 @@ function isPathReader(block: ConfigObject | undefined): block is ConfigObject & 
 }
 
 /** The data block with its files swapped: all rows as validation (`all`) or a seeded train/holdout split. */
-export function swapDataFile(block: ConfigObject, file: string, split: { kind: 'all' } | { kind: 'holdout'; fraction: number }, classes?: string[]): ConfigObject {
+export function swapDataFile(
+  block: ConfigObject,
+  file: string,
+  split: { kind: 'all' } | { kind: 'holdout'; fraction: number },
+  classes?: string[],
+  encoding?: unknown[],
+): ConfigObject {
   const { path: _p, train: _t, val: _v, test: _s, valSplit: _vs, ...rest } = block;
   const out: ConfigObject = split.kind === 'all' ? { ...rest, train: file, val: file } : { ...rest, path: file, valSplit: split.fraction };
   if (classes && out.classes === undefined && PATH_READERS.has(String(block.type))) out.classes = classes;
+  // The champion's own standardization and categories, not statistics refitted on the new rows
+  // (which would hide exactly the drift retraining is looking for).
+  if (encoding && out.encoding === undefined && block.type === 'csv') out.encoding = encoding;
   return out;
+}
+
+/** The column encodings a registered model was trained with (its dataset.json `extra.columns`). */
+export function championEncoding(modelDir: string): unknown[] | undefined {
+  const file = path.join(modelDir, 'dataset.json');
+  if (!fs.existsSync(file)) return undefined;
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { extra?: { columns?: unknown[] } };
+  return Array.isArray(info.extra?.columns) && info.extra.columns.length ? info.extra.columns : undefined;
 }
 
 /** Validation metrics of a checkpoint under `config` (its data block already swapped). */
@@ -178,6 +195,7 @@ async function retrainWith(backend: RetrainStore, request: RetrainRequest, name:
     });
   }
   const classes = champion?.classes;
+  const encoding = champion ? championEncoding(champion.files.dir) : undefined;
   const worseWord = mode === 'max' ? 'below' : 'above';
   const lines: string[] = [];
   const say = (line: string) => {
@@ -211,7 +229,7 @@ async function retrainWith(backend: RetrainStore, request: RetrainRequest, name:
   try {
     if (champion) {
       say(`champion: version ${champion.version} of '${name}' (run ${champion.runId ?? 'unknown'})`);
-      const { logs, rows } = await evaluateCheckpoint({ ...base, data: swapDataFile(dataBlock, dataFile, { kind: 'all' }, classes) }, baseDir, champion.files.checkpoint, dataFile, request);
+      const { logs, rows } = await evaluateCheckpoint({ ...base, data: swapDataFile(dataBlock, dataFile, { kind: 'all' }, classes, encoding) }, baseDir, champion.files.checkpoint, dataFile, request);
       const value = metricOf(logs, monitor);
       result.champion = { version: champion.version, runId: champion.runId, value, rows };
       await tracker.logMetrics({ [`champion.new/${monitor}`]: value, threshold: options.threshold, 'new.rows': rows }, 0);
@@ -227,7 +245,7 @@ async function retrainWith(backend: RetrainStore, request: RetrainRequest, name:
       say(`no '${options.alias}' version of '${name}' in ${backend.uri}: training the config's model on ${path.basename(dataFile)} for ${epochs} epochs`);
     }
 
-    const holdoutData = swapDataFile(dataBlock, dataFile, { kind: 'holdout', fraction: options.holdout }, classes);
+    const holdoutData = swapDataFile(dataBlock, dataFile, { kind: 'holdout', fraction: options.holdout }, classes, encoding);
     const callbacks = Array.isArray(base.callbacks) ? (base.callbacks as ConfigObject[]) : [];
     const trainer: ConfigObject = { ...(base.trainer as ConfigObject), epochs };
     delete trainer.steps;
