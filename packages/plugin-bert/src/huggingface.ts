@@ -89,7 +89,8 @@ export function loadHuggingFaceWeights(model: BertModel, dir: string): LoadRepor
       // position_ids is a buffer, not a weight; transformers ignores it on load too.
       if (/(^|\.)embeddings\.position_ids$/.test(name)) continue;
       if (!shape) {
-        unexpectedKeys.push(name);
+        // BertForTokenClassification's _keys_to_ignore_on_load_unexpected = [r"pooler"]: not reported.
+        if (!(model.head === 'token-classification' && /pooler/.test(name))) unexpectedKeys.push(canonicalName(name));
         continue;
       }
       const t = tensors[name];

@@ -92,6 +92,9 @@ describe('Hugging Face checkpoints', () => {
     const { tensors } = readSafetensors(file);
     delete tensors['bert.encoder.layer.0.attention.self.key.bias'];
     tensors['cls.predictions.bias'] = { dtype: 'float32', shape: [10], data: new Float32Array(10) };
+    // TF-era names (LayerNorm.gamma/beta, as in bert-base-uncased's files) load as weight/bias.
+    tensors['bert.embeddings.LayerNorm.gamma'] = tensors['bert.embeddings.LayerNorm.weight'];
+    delete tensors['bert.embeddings.LayerNorm.weight'];
     writeSafetensors(file, tensors, { format: 'pt' });
     const logger = new MemoryLogger();
     const target = buildBert({ pretrained: dir }, { dataset: dataset('classification'), logger });
@@ -109,14 +112,15 @@ describe('Hugging Face checkpoints', () => {
     target.dispose();
   });
 
-  it('loads a bare BertModel checkpoint into a token classifier: adds bert., reports the pooler unexpected and the classifier missing', () => {
+  it('loads a bare BertModel checkpoint into a token classifier: adds bert., ignores the pooler as transformers does, reports the classifier missing', () => {
     const dir = tmp();
     const encoder = buildBert({ ...small, head: 'none' }, { dataset: dataset('classification'), seed: 4 });
     saveHuggingFace(encoder, dir);
     expect(Object.keys(readSafetensors(path.join(dir, 'model.safetensors')).tensors)[0]).toBe('embeddings.word_embeddings.weight');
     const tagger = buildBert({ pretrained: dir }, { dataset: dataset('token-classification', ['O', 'B-X', 'I-X']) });
     expect(tagger.name).toBe('BertForTokenClassification');
-    expect(tagger.loadReport!.unexpectedKeys).toEqual(['pooler.dense.weight', 'pooler.dense.bias']);
+    // BertForTokenClassification has no pooler and ignores one in checkpoints (_keys_to_ignore_on_load_unexpected).
+    expect(tagger.loadReport!.unexpectedKeys).toEqual([]);
     expect(tagger.loadReport!.missingKeys).toEqual(['classifier.weight', 'classifier.bias']);
     expect(Array.from(tagger.getWeights()['bert.embeddings.word_embeddings.weight'].dataSync())).toEqual(Array.from(encoder.getWeights()['embeddings.word_embeddings.weight'].dataSync()));
     encoder.dispose();
