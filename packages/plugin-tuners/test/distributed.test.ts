@@ -149,7 +149,7 @@ describe('kiln worker processes on one Redis', () => {
     const dir = tempDir();
     const logger = new MemoryLogger();
     const study = tune(tinyConfig(dir, { ...RANDOM, tuner: { type: 'random', trials: 2, epochs: 1 } }), { cwd: dir, redis: redis.url, queue: 'late', logger });
-    for (let i = 0; i < 400 && !logger.lines.some((l) => l.message.includes('no worker listening yet')); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000 && !logger.lines.some((l) => l.message.includes('no worker listening yet')); i++) await new Promise((r) => setTimeout(r, 10));
     const late = spawnWorker(redis.url, dir, '--queue', 'late');
     workers.push(late);
     const outcome = await study;
@@ -220,7 +220,7 @@ describe('a worker that dies mid-trial', () => {
         if (!survivor) {
           // whichever worker took the job is blocked on this very answer: kill it mid-trial
           let holder: WorkerProcess | undefined;
-          for (let i = 0; i < 200 && !holder; i++) {
+          for (let i = 0; i < 1000 && !holder; i++) {
             holder = pair.find((w) => w.log().includes('(job crash-test.0)'));
             if (!holder) await new Promise((r) => setTimeout(r, 10));
           }
