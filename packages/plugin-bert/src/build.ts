@@ -63,7 +63,15 @@ export function buildBert(input: BertOptionsInput, context: BertBuildContext = {
     config = read.config;
     pretrainedLabels = labelsFromConfig(read.json);
     const vocabFile = path.join(pretrainedDir, 'vocab.txt');
-    if (!vocabulary && fs.existsSync(vocabFile)) vocabulary = readVocabulary(vocabFile).tokens;
+    const checkpointVocabulary = fs.existsSync(vocabFile) ? readVocabulary(vocabFile).tokens : undefined;
+    // Ids from another vocabulary would index the pretrained embeddings meaninglessly.
+    if (vocabulary && checkpointVocabulary && !sameTokens(vocabulary, checkpointVocabulary)) {
+      throw new ConfigError(`the data was tokenized with another vocabulary (${vocabulary.length} tokens) than the checkpoint's vocab.txt (${checkpointVocabulary.length})`, {
+        where: `${where}.pretrained`,
+        hint: `tokenize with the checkpoint's vocabulary: set data.vocab to ${options.pretrained}`,
+      });
+    }
+    vocabulary ??= checkpointVocabulary;
   } else {
     const shape = BERT_SIZES[options.size];
     config = bertConfig(
@@ -103,4 +111,8 @@ export function buildBert(input: BertOptionsInput, context: BertBuildContext = {
     for (const message of model.loadReport.messages) context.logger?.warn(message);
   }
   return model;
+}
+
+function sameTokens(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
 }

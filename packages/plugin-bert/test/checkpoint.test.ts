@@ -151,6 +151,23 @@ describe('Hugging Face checkpoints', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('refuses data tokenized with another vocabulary than the checkpoint', () => {
+    const dir = tmp();
+    const source = buildBert(small, { dataset: dataset('classification'), seed: 1 });
+    source.saveHuggingFace(dir);
+    source.dispose();
+    const other = { ...dataset('classification'), extra: { vocabulary: [...vocabulary.slice(0, 9), 'zz'], vocabSize: 10 } };
+    let error: unknown;
+    try {
+      buildBert({ pretrained: dir }, { dataset: other });
+    } catch (e) {
+      error = e;
+    }
+    expect(KilnError.is(error)).toBe(true);
+    expect((error as KilnError).where).toBe('model.pretrained');
+    expect((error as KilnError).hint).toMatch(/set data\.vocab to/);
+  });
+
   it('says where to put the files when the directory has no checkpoint', () => {
     const dir = tmp();
     let error: unknown;
