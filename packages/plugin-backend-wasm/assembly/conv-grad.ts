@@ -538,3 +538,39 @@ export function batchMatMul(
     }
   }
 }
+
+/**
+ * A transpose that keeps the innermost axis (attention's [B, S, H, D] ↔ [B, H, S, D]): rows of
+ * `inner` floats are copied whole. `meta` holds 2·(rank − 1) i32s: the output's outer dims, then
+ * for each of them the input's stride in elements. tfjs-wasm's Transpose moves element by element.
+ */
+export function transposeKeepInner(x: usize, out: usize, meta: usize, outerRank: i32, inner: i32): void {
+  const dims = meta;
+  const strides = meta + <usize>(outerRank * 4);
+  const idx = meta + <usize>(outerRank * 8);            // odometer, outerRank i32s
+  let rows = 1;
+  for (let d = 0; d < outerRank; d++) {
+    rows *= load<i32>(dims + <usize>(d * 4));
+    store<i32>(idx + <usize>(d * 4), 0);
+  }
+  const bytes = <usize>(inner * 4);
+  let src = 0;
+  let dst = out;
+  for (let r = 0; r < rows; r++) {
+    memory.copy(dst, x + <usize>(src) * 4, bytes);
+    dst += bytes;
+    // Advance the odometer (last outer dim fastest) and the input offset with it.
+    for (let d = outerRank - 1; d >= 0; d--) {
+      const p = idx + <usize>(d * 4);
+      const i = load<i32>(p) + 1;
+      const stride = load<i32>(strides + <usize>(d * 4));
+      if (i < load<i32>(dims + <usize>(d * 4))) {
+        store<i32>(p, i);
+        src += stride;
+        break;
+      }
+      store<i32>(p, 0);
+      src -= stride * (i - 1);
+    }
+  }
+}

@@ -209,3 +209,21 @@ describe('Identity and same-dtype Cast share the buffer', () => {
     w.dispose();
   });
 });
+
+describe('Transpose keeping the innermost axis (Kiln kernel) matches cpu', () => {
+  const cases: Array<[number[], number[], 'float32' | 'int32']> = [
+    [[2, 3, 4, 5], [0, 2, 1, 3], 'float32'],
+    [[2, 3, 8], [1, 0, 2], 'int32'],
+    [[3, 4, 2, 5, 6], [3, 1, 0, 2, 4], 'float32'],
+    [[7, 4], [0, 1], 'float32'],
+  ];
+  it.each(cases)('shape %j perm %j %s', async (shape, perm, dtype) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = dtype === 'int32' ? Int32Array.from({ length: size }, (_, i) => i) : randomValues(size, 51);
+    const run = () => tf.tidy(() => Array.from(tf.transpose(tf.tensor(values, shape, dtype), perm).dataSync()));
+    await new CpuBackend().activate();
+    const expected = run();
+    await new WasmBackend().activate();
+    expect(run()).toEqual(expected);
+  });
+});

@@ -39,6 +39,7 @@ interface KilnWasmExports {
   convForward(...args: number[]): void;
   matMulScratchBytes(m: number, k: number, n: number): number;
   batchMatMul(...args: number[]): void;
+  transposeKeepInner(x: number, out: number, meta: number, outerRank: number, inner: number): void;
   sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
 }
 
@@ -278,7 +279,8 @@ export const KILN_INPUT_GRAD = { viaFlippedConv: true };
 
 /**
  * Which BatchMatMuls run on Kiln's packed GEMM: 'batched' (the default: batch > 1, e.g. attention
- * heads, where tfjs-wasm sets up an XNNPACK operator per matrix), 'always', or 'never'.
+ * heads, where tfjs-wasm sets up an XNNPACK operator per matrix, and any transposed operand, i.e.
+ * every matmul gradient, which tfjs-wasm would transpose explicitly first), 'always', or 'never'.
  */
 export const KILN_MATMUL: { use: 'batched' | 'always' | 'never' } = { use: 'batched' };
 
@@ -310,7 +312,7 @@ export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.K
     const aCount = size(a.shape.slice(0, -2));
     const bCount = size(b.shape.slice(0, -2));
     if ((aCount !== batch && aCount !== 1) || (bCount !== batch && bCount !== 1)) return original(args);
-    if (KILN_MATMUL.use === 'batched' && batch === 1) return original(args);
+    if (KILN_MATMUL.use === 'batched' && batch === 1 && !transposeA && !transposeB) return original(args);
     const backend = args.backend as unknown as WasmBackendInternals;
     const ex = kilnWasm(backend);
     if (ex === undefined) return original(args);
@@ -321,6 +323,38 @@ export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.K
         aCount === 1 ? 0 : m * k, transposeA ? 1 : k, transposeA ? m : 1,
         bCount === 1 ? 0 : k * n, transposeB ? 1 : n, transposeB ? k : 1,
       );
+    });
+    return out;
+  };
+}
+
+/**
+ * Transpose (float32/int32) whose permutation keeps the innermost axis, with rows of ≥ 4
+ * elements: whole rows copied by Kiln's kernel (multi-head attention's reshapes and their
+ * gradients). Everything else goes to `original`.
+ */
+export function transposeKernel(original: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const perm = (args.attrs as unknown as { perm: number[] }).perm;
+    const rank = x.shape.length;
+    if (rank < 2 || perm[rank - 1] !== rank - 1 || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape[rank - 1] < 4) return original(args);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const ex = kilnWasm(backend);
+    if (ex === undefined) return original(args);
+    const outShape = perm.map((p) => x.shape[p]);
+    if (outShape.some((d) => d === 0)) return original(args);
+    const inStrides = new Array<number>(rank).fill(1);
+    for (let d = rank - 2; d >= 0; d--) inStrides[d] = inStrides[d + 1] * x.shape[d + 1];
+    const outer = rank - 1;
+    const out = backend.makeOutput(outShape, x.dtype as 'float32');
+    withScratch(backend, outer * 12 + 16, (meta) => {
+      const view = new Int32Array((backend.wasm.asm?.memory ?? backend.wasm.wasmMemory)!.buffer, meta, outer * 2);
+      for (let d = 0; d < outer; d++) {
+        view[d] = outShape[d];
+        view[outer + d] = inStrides[perm[d]];
+      }
+      ex.transposeKeepInner(offset(backend, x), offset(backend, out), meta, outer, x.shape[rank - 1]);
     });
     return out;
   };

@@ -9,7 +9,7 @@ import { forwardWithExplicitPadding } from './explicit-padding';
 import { matMulWithExplicitTransposes } from './matmul-transposes';
 import { tileAsBroadcast } from './tile';
 import { sharedIdentity } from './identity';
-import { batchMatMulKernel, conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes } from './kiln-wasm';
+import { batchMatMulKernel, conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dForwardKernel, reduceOverMiddleAxes, transposeKernel } from './kiln-wasm';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Parameters<KernelFunc>[0]['attrs'];
@@ -58,6 +58,7 @@ const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['_FusedMatMul', matMulWithExplicitTransposes],
   ['Tile', tileAsBroadcast],
   ['Identity', sharedIdentity],
+  ['Transpose', transposeKernel],
   ['Cast', sharedIdentity],
   ['Sum', (k) => reduceOverMiddleAxes('sum', k)],
   ['Mean', (k) => reduceOverMiddleAxes('mean', k)],
