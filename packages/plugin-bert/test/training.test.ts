@@ -70,6 +70,23 @@ describe('BERT training through train()', () => {
     const reloaded = buildBert({ pretrained: hf }, { dataset: { task: 'classification', inputs: [], targetShape: [], targetDtype: 'int32', classNames: ['sports', 'tech', 'food', 'travel'] } });
     expect(reloaded.loadReport!.missingKeys).toEqual([]);
     reloaded.dispose();
+
+    // Fine-tuning that directory through the config: its config.json, weights and vocab.txt.
+    const logger = new MemoryLogger();
+    const tuned = await train(
+      {
+        extends: '@kiln/presets/text-classification',
+        backend: 'wasm',
+        data: { trainSize: 32, valSize: 32, maxLength: 16, vocab: hf },
+        model: { type: 'bert', pretrained: hf },
+        callbacks: [],
+        trainer: { epochs: 1, batchSize: 32 },
+      },
+      { cwd, logger, defaultPlugins: [], plugins: [backendWasm, data, trainBasics, bert] },
+    );
+    expect(tuned.stepsRun).toBe(1);
+    expect(logger.lines.filter((l) => /Some weights/.test(l.message))).toEqual([]);
+    expect(Number.isFinite(tuned.logs['val/loss'])).toBe(true);
   });
 
   it('ner preset: token classification with seqeval for a few steps', async () => {
