@@ -85,6 +85,14 @@ describe('kiln worker processes on one Redis', () => {
     expect(signal).toBe('SIGKILL');
     const studyFile = path.join(dir, 'runs', 'tune', 'study.json');
     const before = read(studyFile);
+    // the worker sees the study's alive key lapse and finishes trial 2 without an answer (not after its 60 s timeout)
+    const finished = (log: string) => {
+      const start = log.indexOf(`trial 2 (job ${before.id}.2)`);
+      return start >= 0 && log.indexOf('trial 2 completed', start) > start;
+    };
+    const t0 = Date.now();
+    while (!workers.some((w) => finished(w.log())) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
+    expect(Date.now() - t0).toBeLessThan(30_000);
     const running = before.trials.filter((t) => t.status === 'running').map((t) => t.id);
     expect(running).toContain('2');
 
@@ -103,6 +111,39 @@ describe('kiln worker processes on one Redis', () => {
     }
     // trial 2 had reported an epoch, so its job existed (another running trial may have died before it was enqueued)
     expect(logger.lines.some((l) => l.message.startsWith(`trial 2: attached to its job ${before.id}.2`))).toBe(true);
+  });
+
+  it('a coordinator that attaches to a job whose worker waits for an answer gives it (from the job’s last progress)', async () => {
+    const dir = tempDir();
+    const job: TrialJob = {
+      suggestion: { id: '0', params: {}, budget: { epochs: 2 } },
+      source: { cwd: dir, inline: tinyConfig(dir, {}) as Record<string, unknown> },
+      overrides: ['trainer.epochs=2', 'output.name="attach/trial-0"'],
+      runDir: path.join(dir, 'runs', 'attach', 'trial-0'),
+      objective: 'val/accuracy',
+    };
+    // the first coordinator gets epoch 1 and never answers (as if it hung or died right then)
+    const first = await RedisExecutor.connect({ url: redis.url, studyId: 'attach-test' });
+    let reported!: () => void;
+    const firstReport = new Promise<void>((resolve) => (reported = resolve));
+    void first.run(job, () => {
+      reported();
+      return new Promise<'continue'>(() => undefined);
+    });
+    await firstReport;
+    const second = await RedisExecutor.connect({ url: redis.url, studyId: 'attach-test' });
+    const seen: number[] = [];
+    try {
+      const outcome = await second.run(job, ({ epoch }) => {
+        seen.push(epoch);
+        return 'continue';
+      });
+      expect(seen).toEqual([1, 2]);
+      expect(outcome).toMatchObject({ status: 'completed', attempts: 1 });
+      expect(outcome.epochs!.map((e) => e.epoch)).toEqual([1, 2]);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
   });
 
   it('prunes across processes: median stopping gives the in-process statuses (one trial at a time)', async () => {

@@ -11,6 +11,11 @@ export function decisionKey(queue: string, jobId: string, attempt: number, epoch
   return `${KEY_PREFIX}:${queue}:decision:${jobId}:${attempt}:${epoch}`;
 }
 
+/** Set by a live coordinator (expiring): a worker waits for answers only while it exists. */
+export function aliveKey(queue: string, studyId: string): string {
+  return `${KEY_PREFIX}:${queue}:alive:${studyId}`;
+}
+
 /** What a worker sends as job progress after each epoch: the report, and which attempt of the job made it. */
 export interface ProgressReport {
   epoch: number;

@@ -2,7 +2,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@kiln/core';
 import type { EpochListener, TrialExecutor, TrialJob, TrialOutcome } from '../study/executor';
-import { connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
+import { aliveKey, connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
 
 export interface RedisExecutorOptions {
   /** `redis://host:port`. */
@@ -19,6 +19,12 @@ export interface RedisExecutorOptions {
 
 /** Seconds a decision stays in Redis for a worker that has not asked for it yet. */
 const DECISION_TTL_S = 600;
+/** The coordinator's alive key is renewed this often and lapses after ALIVE_TTL_MS without renewal. */
+const ALIVE_EVERY_MS = 1000;
+const ALIVE_TTL_MS = 4000;
+
+/** A job's data: the trial, and the study whose coordinator answers its epoch reports. */
+export type QueuedTrial = TrialJob & { studyId: string };
 /** Finished jobs stay in Redis a week, so a coordinator restarted later still finds their results. */
 const KEEP_S = 7 * 24 * 3600;
 
@@ -37,6 +43,7 @@ export class RedisExecutor implements TrialExecutor {
   private readonly listeners = new Map<string, EpochListener>();
   private workers = 0;
   private poller?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
   private growth?: { promise: Promise<void>; resolve: () => void };
 
   private constructor(
@@ -66,6 +73,11 @@ export class RedisExecutor implements TrialExecutor {
     if (executor.workers === 0) o.logger?.info(`queue ${name}: no worker listening yet; start some with kiln worker --redis ${o.url}${o.queue ? ` --queue ${o.queue}` : ''}`);
     executor.poller = setInterval(() => void executor.countWorkers(), o.pollMs ?? 1000);
     executor.poller.unref();
+    // Workers wait for answers to epoch reports only while this key says the study is there.
+    const alive = () => redis.set(aliveKey(name, o.studyId), '1', 'PX', ALIVE_TTL_MS).catch(() => undefined);
+    await alive();
+    executor.heartbeat = setInterval(() => void alive(), ALIVE_EVERY_MS);
+    executor.heartbeat.unref();
     return executor;
   }
 
@@ -126,7 +138,7 @@ export class RedisExecutor implements TrialExecutor {
         this.o.logger?.info(`trial ${job.suggestion.id}: attached to its job ${id} (${state})`);
         // Its worker may be waiting for the answer to a report sent while the study was down.
         if (state === 'active') this.onProgress(id, queued.progress);
-      } else queued = await this.queue.add('trial', job, { jobId: id, attempts: 2, removeOnComplete: { age: KEEP_S }, removeOnFail: { age: KEEP_S } });
+      } else queued = await this.queue.add('trial', { ...job, studyId: this.o.studyId } satisfies QueuedTrial, { jobId: id, attempts: 2, removeOnComplete: { age: KEEP_S }, removeOnFail: { age: KEEP_S } });
       const outcome = (await queued.waitUntilFinished(this.events)) as TrialOutcome;
       return outcome;
     } catch (error) {
@@ -138,6 +150,8 @@ export class RedisExecutor implements TrialExecutor {
 
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.redis.del(aliveKey(this.queueName, this.o.studyId)).catch(() => undefined);
     this.wake();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     for (const c of [...this.connections, this.redis]) c.disconnect();

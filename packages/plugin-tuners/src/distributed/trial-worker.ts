@@ -2,8 +2,9 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConsoleLogger, type Logger } from '@kiln/core';
 import { runTrial } from '../study/run-trial';
-import type { TrialJob, TrialOutcome } from '../study/executor';
-import { connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
+import type { TrialOutcome } from '../study/executor';
+import { aliveKey, connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
+import type { QueuedTrial } from './redis-executor';
 
 export interface TrialWorkerOptions {
   url: string;
@@ -14,7 +15,7 @@ export interface TrialWorkerOptions {
   stalledInterval?: number;
   /** Times a job may lose its worker before it is failed instead of retried (BullMQ maxStalledCount). */
   maxStalledCount?: number;
-  /** Seconds to wait for the study's continue/prune answer to an epoch report before continuing. */
+  /** Longest wait (s) for the study's continue/prune answer to an epoch report; shorter when the study is gone. */
   decisionTimeout?: number;
   /** Where the worker says what it does (trial started/finished). */
   logger?: Logger;
@@ -44,7 +45,17 @@ export class TrialWorker {
     const queue = o.queue ?? DEFAULT_QUEUE;
     const logger = o.logger ?? new ConsoleLogger('info');
     const trainLogger = o.trainLogger ?? new ConsoleLogger('warn');
-    const processor = async (job: Job<TrialJob, TrialOutcome>): Promise<TrialOutcome> => {
+    /** The study's answer; 'continue' at once when its coordinator is gone (it may be restarting). */
+    const decision = async (blocking: Redis, data: QueuedTrial, key: string): Promise<'continue' | 'prune'> => {
+      const deadline = Date.now() + (o.decisionTimeout ?? 60) * 1000;
+      while (Date.now() < deadline) {
+        const answer = await blocking.blpop(key, 1);
+        if (answer) return answer[1] === 'prune' ? 'prune' : 'continue';
+        if (!data.studyId || !(await blocking.exists(aliveKey(queue, data.studyId)))) return 'continue';
+      }
+      return 'continue';
+    };
+    const processor = async (job: Job<QueuedTrial, TrialOutcome>): Promise<TrialOutcome> => {
       const data = job.data;
       const t0 = Date.now();
       const attempt = job.attemptsStarted;
@@ -56,8 +67,7 @@ export class TrialWorker {
           data,
           async (report) => {
             await job.updateProgress({ ...report, attempt } satisfies ProgressReport);
-            const answer = await blocking.blpop(decisionKey(queue, job.id!, attempt, report.epoch), o.decisionTimeout ?? 60);
-            return answer?.[1] === 'prune' ? 'prune' : 'continue';
+            return decision(blocking, data, decisionKey(queue, job.id!, attempt, report.epoch));
           },
           trainLogger,
         );
@@ -69,7 +79,7 @@ export class TrialWorker {
     };
     // BullMQ leaves a connection it is given open on close(): close() below ends it.
     const connection = redis.duplicate();
-    const worker = new Worker<TrialJob, TrialOutcome>(queue, processor, {
+    const worker = new Worker<QueuedTrial, TrialOutcome>(queue, processor, {
       connection,
       prefix: KEY_PREFIX,
       concurrency: 1,
