@@ -17,7 +17,7 @@ export interface LayersModelAdapterOptions {
  */
 export class LayersModelAdapter implements Model {
   readonly name: string;
-  private readonly inputKeys: string[];
+  readonly inputKeys: string[];
   private readonly byName: Map<string, LayerVariable>;
 
   constructor(readonly layersModel: LayersModel, options: LayersModelAdapterOptions) {
