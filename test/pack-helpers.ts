@@ -36,10 +36,14 @@ let install: Promise<PackedInstall> | undefined;
  * concurrent callers: packing copies templates/ into packages/cli for the tarball.
  */
 export function packedInstall(): Promise<PackedInstall> {
-  install ??= run('flock', [path.join(os.tmpdir(), 'kiln-pack-install.lock'), process.execPath, path.join(REPO, 'scripts', 'pack-install.js')], REPO, 300_000).then((r) => {
+  const attempt = () => run('flock', [path.join(os.tmpdir(), 'kiln-pack-install.lock'), process.execPath, path.join(REPO, 'scripts', 'pack-install.js')], REPO, 300_000);
+  install ??= (async () => {
+    let r = await attempt();
+    // A package rebuilt while npm pack reads it (tsc rewriting dist) fails the pack once; the next attempt sees the finished build.
+    if (r.code !== 0) r = await attempt();
     if (r.code !== 0) throw new Error(`scripts/pack-install.js failed (${r.code}):\n${r.stderr.slice(-4000)}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as PackedInstall;
-  });
+  })();
   return install;
 }
 

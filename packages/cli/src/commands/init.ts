@@ -38,15 +38,15 @@ const RENAMES: Record<string, string> = { gitignore: '.gitignore' };
 const SKIP = new Set(['template.json', 'node_modules', 'dist']);
 
 /**
- * The templates folder: `templates/` inside the installed @kiln/cli (copied in by `prepack`), or
- * the repository's `templates/` when running from a checkout.
+ * The templates folder: the repository's `templates/` when running from a checkout, else
+ * `templates/` inside the installed @kiln/cli (copied in by `prepack`).
  */
 export function templatesDir(): string {
-  const candidates = [path.resolve(__dirname, '..', '..', 'templates'), path.resolve(__dirname, '..', '..', '..', '..', 'templates')];
+  const candidates = [path.resolve(__dirname, '..', '..', '..', '..', 'templates'), path.resolve(__dirname, '..', '..', 'templates')];
   const found = candidates.find((dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((d) => fs.existsSync(path.join(dir, d, 'template.json'))));
   if (!found) {
     throw new UsageError('no project templates found next to @kiln/cli', {
-      where: candidates[0],
+      where: candidates[1],
       hint: 'reinstall @kiln/cli; its package ships a templates/ folder',
     });
   }
