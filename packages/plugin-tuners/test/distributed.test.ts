@@ -77,7 +77,8 @@ describe('kiln worker processes on one Redis', () => {
       killer,
       `module.exports = { name: 'kill-coordinator', version: '0.1.0', register(ctx) { ctx.hooks.onTrial.tapPromise('kill', async (e) => { if (process.env.KILN_KILL_AT && e.phase === 'epoch' && e.suggestion.id === process.env.KILN_KILL_AT) process.kill(process.pid, 'SIGKILL'); }); } };\n`,
     );
-    const config = tinyConfig(dir, RANDOM);
+    // a median pruner that never prunes 2-epoch trials (warm-up 2): the workers wait for each epoch's answer
+    const config = tinyConfig(dir, { ...RANDOM, pruner: { type: 'median', warmupEpochs: 2, minTrials: 1 } });
     const script = path.join(dir, 'coordinator.js');
     fs.writeFileSync(script, `require(${JSON.stringify(DIST)}).tune(${JSON.stringify({ ...config, plugins: [killer] })}, { cwd: ${JSON.stringify(dir)}, redis: ${JSON.stringify(redis.url)} });\n`);
     const child = spawn(process.execPath, [script], { stdio: 'ignore', env: { ...process.env, KILN_KILL_AT: '2' } });
@@ -121,6 +122,7 @@ describe('kiln worker processes on one Redis', () => {
       overrides: ['trainer.epochs=2', 'output.name="attach/trial-0"'],
       runDir: path.join(dir, 'runs', 'attach', 'trial-0'),
       objective: 'val/accuracy',
+      pruning: true,
     };
     // the first coordinator gets epoch 1 and never answers (as if it hung or died right then)
     const first = await RedisExecutor.connect({ url: redis.url, studyId: 'attach-test' });
@@ -251,6 +253,7 @@ describe('a worker that dies mid-trial', () => {
       overrides: ['trainer.epochs=3', 'output.name="crash/trial-0"'],
       runDir: path.join(dir, 'runs', 'crash', 'trial-0'),
       objective: 'val/accuracy',
+      pruning: true,
     };
     const executor = await RedisExecutor.connect({ url: redis.url, queue: CRASH_QUEUE, studyId: 'crash-test' });
     const seen: number[] = [];

@@ -67,6 +67,8 @@ export class TrialWorker {
           data,
           async (report) => {
             await job.updateProgress({ ...report, attempt } satisfies ProgressReport);
+            // Without a pruner the answer is always 'continue': no round trip through the coordinator.
+            if (!data.pruning) return 'continue';
             return decision(blocking, data, decisionKey(queue, job.id!, attempt, report.epoch));
           },
           trainLogger,

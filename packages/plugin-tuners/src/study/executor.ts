@@ -22,6 +22,8 @@ export interface TrialJob {
   /** A promotion: the predecessor's last checkpoint, continued in `runDir`. */
   resumeFrom?: string;
   objective: string;
+  /** The study may stop the trial after an epoch (a pruner): the worker waits for each epoch's answer. */
+  pruning?: boolean;
   /** Nest the trial's tracker run under the study's (when the config has a tracker). */
   trackerRun?: TrialTrackerRun;
 }

@@ -132,7 +132,7 @@ export class StudyRunner {
     const { tuner, executor, hooks } = this.o;
     const t0 = Date.now();
     await hooks?.onTrial.promise({ phase: 'start', suggestion: record });
-    const job: TrialJob = { suggestion: record, source: this.o.source, overrides: this.overrides(record), runDir: record.runDir, objective: this.o.objective };
+    const job: TrialJob = { suggestion: record, source: this.o.source, overrides: this.overrides(record), runDir: record.runDir, objective: this.o.objective, pruning: typeof tuner.report === 'function' };
     const resumeFrom = this.resumeCheckpoint(record);
     if (resumeFrom) job.resumeFrom = resumeFrom;
     const trackerRun = this.trackerRun(record);
