@@ -23,4 +23,5 @@ export * from './engine/safetensors';
 export * from './engine/collate';
 export * from './engine/seeded-random';
 export * from './engine/trainer';
+export * from './engine/profile';
 export * from './engine/api';

@@ -26,6 +26,7 @@ import { EarlyStoppingCallback, EarlyStoppingOptions } from './callbacks/early-s
 import { ProgressBarCallback, ProgressBarOptions } from './callbacks/progress-bar';
 import { MetricsLogCallback, MetricsLogOptions } from './callbacks/metrics-log';
 import { GradNormMonitorCallback, GradNormMonitorOptions } from './callbacks/grad-norm-monitor';
+import { KernelProfileCallback, KernelProfileOptions } from './callbacks/kernel-profile';
 import { buildMlp, MlpOptions } from './models/mlp';
 import { buildSimpleCnn, SimpleCnnOptions } from './models/simple-cnn';
 
@@ -64,6 +65,7 @@ const plugin = definePlugin({
     ctx.provide(Tokens.Callback, 'progress-bar', (o) => new ProgressBarCallback(o), ProgressBarOptions, { description: 'Progress bar per epoch on stderr (one line per epoch when not a terminal).' });
     ctx.provide(Tokens.Callback, 'metrics-log', (o) => new MetricsLogCallback(o), MetricsLogOptions, { description: 'Appends epoch (and step) logs to <runDir>/metrics.jsonl.' });
     ctx.provide(Tokens.Callback, 'grad-norm-monitor', (o, c) => new GradNormMonitorCallback(o, c.logger), GradNormMonitorOptions, { description: 'Gradient-norm statistics per epoch, warnings on spikes.' });
+    ctx.provide(Tokens.Callback, 'kernel-profile', (o, c) => new KernelProfileCallback(o, c.logger), KernelProfileOptions, { description: 'Per-kernel self time over a window of training steps (table + kernel-profile.json).' });
 
     ctx.provide(Tokens.Model, 'mlp', (o, c) => buildMlp(o, c.dataset, c.seed, c.path), MlpOptions, { description: 'Multi-layer perceptron sized by the dataset.' });
     ctx.provide(Tokens.Model, 'simple-cnn', (o, c) => buildSimpleCnn(o, c.dataset, c.seed, c.path), SimpleCnnOptions, { description: 'Small conv-bn-relu-pool network with a dense head.' });
@@ -82,5 +84,6 @@ export { AccuracyMetric, AccuracyOptions, TopKAccuracyMetric, TopKOptions, Preci
 export type { ConfusionMatrixDetails } from './metrics/confusion-matrix';
 export { CheckpointCallback, CheckpointOptions, EarlyStoppingCallback, EarlyStoppingOptions, ProgressBarCallback, ProgressBarOptions, MetricsLogCallback, MetricsLogOptions, GradNormMonitorCallback, GradNormMonitorOptions };
 export type { GradNormStats } from './callbacks/grad-norm-monitor';
+export { KernelProfileCallback, KernelProfileOptions } from './callbacks/kernel-profile';
 export { LayersModelAdapter, type LayersModelAdapterOptions } from './models/layers-model-adapter';
 export { buildMlp, MlpOptions, buildSimpleCnn, SimpleCnnOptions };

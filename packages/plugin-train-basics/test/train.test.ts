@@ -75,4 +75,25 @@ describe('training with the core engine', () => {
     const all = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(all.map((l) => l.epoch)).toEqual([1, 2, 3, 4]);
   });
+
+  it('kernel-profile times the kernels of a window of steps, then puts the original kernels back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tb-profile-'));
+    const logger = new MemoryLogger();
+    const addBefore = tf.getKernel('Add', 'cpu')!.kernelFunc;
+    const result = await train(
+      { ...config(dir, 1), callbacks: [{ type: 'kernel-profile', skipSteps: 2, steps: 3 }] } as KilnConfigInput,
+      { cwd: dir, logger, defaultPlugins: [], plugins: [trainBasics, blobReader] },
+    );
+    expect(result.stepsRun).toBe(6); // 192 rows / batch 32
+    const profile = JSON.parse(fs.readFileSync(path.join(dir, 'blobs', 'kernel-profile.json'), 'utf8'));
+    expect(profile.steps).toBe(3);
+    const names = profile.kernels.map((k: { kernel: string }) => k.kernel);
+    // A dense layer's forward is a (fused) matmul; its weight gradient another matmul.
+    expect(names.some((n: string) => /MatMul/.test(n))).toBe(true);
+    const selfSum = profile.kernels.reduce((a: number, k: { ms: number }) => a + k.ms, 0);
+    expect(selfSum).toBeLessThanOrEqual(profile.totalMs);
+    expect(profile.kernels.every((k: { calls: number; ms: number }) => k.calls > 0 && k.ms >= 0)).toBe(true);
+    expect(logger.lines.some((l) => /^kernel profile over 3 steps/.test(l.message))).toBe(true);
+    expect(tf.getKernel('Add', 'cpu')!.kernelFunc).toBe(addBefore);
+  });
 });

@@ -17,9 +17,11 @@ export const trainCommand: Command = {
   options: [
     { flags: '--resume [run]', description: 'continue the newest run (or the given run dir / checkpoint) from its last checkpoint' },
     { flags: '--init-weights <checkpoint>', description: 'start from the model weights of a checkpoint or run dir (fine-tuning; fresh optimizer)' },
+    { flags: '--profile', description: 'time every kernel over 20 training steps and print where a step goes (kernel-profile callback)' },
     { flags: '--json', description: 'print the result as JSON on stdout' },
   ],
   async run(_args, options, { resolved, logger, cwd, stdout }) {
+    if (options.profile && !resolved.config.callbacks.some((c) => c.type === 'kernel-profile')) resolved.config.callbacks.push({ type: 'kernel-profile' });
     const result = await trainResolved(resolved, {
       cwd,
       logger,
