@@ -20,7 +20,7 @@ describe('plugin registration', () => {
     expect(k.names(Tokens.Optimizer).sort()).toEqual(['adam', 'adamw', 'lamb', 'rmsprop', 'sgd']);
     expect(k.names(Tokens.Schedule).sort()).toEqual(['constant', 'cosine', 'polynomial', 'step']);
     expect(k.names(Tokens.Metric).sort()).toEqual(['accuracy', 'confusion-matrix', 'precision-recall-f1', 'regression', 'top-k']);
-    expect(k.names(Tokens.Callback).sort()).toEqual(['checkpoint', 'early-stopping', 'grad-norm-monitor', 'metrics-log', 'progress-bar']);
+    expect(k.names(Tokens.Callback).sort()).toEqual(['checkpoint', 'early-stopping', 'grad-norm-monitor', 'kernel-profile', 'metrics-log', 'progress-bar']);
     expect(k.names(Tokens.Model).sort()).toEqual(['mlp', 'simple-cnn']);
   });
 
