@@ -69,6 +69,10 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
     expectSame(() => [tf.slice(x(), [1, 2, 3, 0], [4, 17, 15, 16]), tf.slice(x(), [0, 0, 1, 2], [6, 20, 16, 13]), tf.slice(x(), [2], [3])]);
     expectSame(() => [tf.pad(x(), [[0, 0], [1, 1], [1, 2], [0, 0]]), tf.pad(x(), [[1, 0], [0, 3], [2, 0], [1, 1]], 0.5)]);
     expectSame(() => [tf.tile(rand([1, 1, 1, 64], 2), [32, 8, 8, 1]), tf.tile(rand([3, 50], 3), [2, 40]), tf.tile(rand([4, 5, 6, 7], 4), [2, 1, 3, 2])]);
+    // Small non-contiguous crops (augmentation) and reversal (flips).
+    expectSame(() => [tf.slice(rand([36, 36, 3], 5), [2, 3, 0], [32, 32, 3]), tf.reverse(x(), 2), tf.reverse(x(), [0, 3]), tf.reverse(rand([7], 6))]);
+    tf.setBackend(NATIVE_TF_BACKEND);
+    expect(Array.from(tf.tidy(() => tf.reverse(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), 1).dataSync()))).toEqual([3, 2, 1, 6, 5, 4]);
     expectSame(() => gradsOf((t) => tf.pad(tf.slice(t, [0, 1, 1, 0], [6, 18, 16, 16]), [[0, 0], [1, 1], [1, 1], [0, 0]]), [x()]));
   });
 

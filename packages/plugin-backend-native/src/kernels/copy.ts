@@ -2,6 +2,7 @@ import { bufferPool } from '../buffer-pool';
 import { slice_util } from '@tensorflow/tfjs-core';
 import { attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common';
 import { MIN_NATIVE_ELEMENTS } from './elementwise';
+import { util } from '@tensorflow/tfjs-core';
 
 export function rowMajorStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -25,7 +26,9 @@ export const slice: NativeKernel = (args, addon) => {
   if (!xv || x.shape.length === 0 || x.shape.length > 8) return undefined;
   const [begin, size] = slice_util.parseSliceParams(x as never, attrs.begin, attrs.size);
   const count = sizeOf(size);
-  if (count < MIN_NATIVE_ELEMENTS) return undefined;
+  // A contiguous slice is a zero-copy subarray in tfjs's kernel; any other is an element-by-element
+  // TensorBuffer walk there (slow even for one 32×32×3 crop), so it comes here whatever its size.
+  if (count === 0 || slice_util.isSliceContinous(x.shape, begin, size)) return undefined;
   const strides = rowMajorStrides(x.shape);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
   const out = bufferPool.take(count);
@@ -76,4 +79,24 @@ export const tile: NativeKernel = (args, addon) => {
   const out = bufferPool.take(count);
   addon.stridedCopy(xv, 0, i32(xs), out, 0, i32(ys), i32(copyShape));
   return output(backend, shape, out);
+};
+
+/** Reverse: a strided copy reading the reversed axes backwards. */
+export const reverse: NativeKernel = (args, addon) => {
+  const backend = cpuOf(args);
+  const { x } = args.inputs;
+  if (!x) return undefined;
+  const xv = f32(backend, x);
+  if (!xv || x.shape.length === 0 || x.shape.length > 8 || xv.length === 0) return undefined;
+  const axes = util.parseAxisParam(attrsAs<{ dims: number | number[] }>(args.attrs).dims, x.shape);
+  const strides = rowMajorStrides(x.shape);
+  let offset = 0;
+  const xs = strides.map((s, d) => {
+    if (!axes.includes(d)) return s;
+    offset += (x.shape[d] - 1) * s;
+    return -s;
+  });
+  const out = bufferPool.take(xv.length);
+  addon.stridedCopy(xv, offset, i32(xs), out, 0, i32(strides), i32(x.shape));
+  return output(backend, x.shape, out);
 };

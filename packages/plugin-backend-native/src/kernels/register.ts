@@ -4,7 +4,7 @@ import { attachPool, bufferPool } from '../buffer-pool';
 import type { KernelFunc, NativeKernel } from './common';
 import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
-import { slice, padV2, tile } from './copy';
+import { slice, padV2, tile, reverse } from './copy';
 import { BATCH_NORM_GRAD, batchNormGradKernel } from './batch-norm-grad';
 import { unsortedSegmentSum, binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
 
@@ -47,6 +47,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Slice: slice,
   PadV2: padV2,
   Tile: tile,
+  Reverse: reverse,
 };
 
 /** The tfjs backend Kiln's native kernels live on: tfjs's cpu backend class under its own name. */
