@@ -74,7 +74,7 @@ describe('kiln init → train → evaluate → export, from the installed tarbal
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'export', 'model.json'), 'utf8')).modelTopology).toBeDefined();
   });
 
-  it.each(['text-classification', 'ner'])('%s: trains an epoch, evaluates, writes the Hugging Face export', async (template) => {
+  it.each(['text-classification', 'ner'])('%s: trains an epoch, evaluates, exports ONNX and the Hugging Face directory, predicts text', async (template) => {
     const dir = await scaffold(template);
     const overrides = sets([...TINY[template], 'output.name=e2e']);
     const train = await kiln(dir, 'train', '--json', ...overrides);
@@ -91,6 +91,17 @@ describe('kiln init → train → evaluate → export, from the installed tarbal
     const hf = path.join(result.runDir, 'huggingface');
     expect(fs.readdirSync(hf).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt']));
     expect(JSON.parse(fs.readFileSync(path.join(hf, 'config.json'), 'utf8')).model_type).toBe('bert');
+
+    const exported = await kiln(dir, 'export', '--checkpoint', 'runs/e2e', '--format', 'onnx', '--out', 'export');
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/^exported onnx to .*export: model\.onnx, vocab\.txt, kiln-model\.json\n$/);
+    fs.writeFileSync(path.join(dir, 'texts.jsonl'), '{"text": "Alice flew to Paris on Monday"}\n');
+    const predict = await kiln(dir, 'predict', 'texts.jsonl', '--checkpoint', 'export');
+    expect(predict.code).toBe(0);
+    const line = JSON.parse(predict.stdout.trim().split('\n').pop()!);
+    expect(line.source).toMatch(/texts\.jsonl:1$/);
+    if (template === 'ner') expect(Array.isArray(line.entities)).toBe(true);
+    else expect(typeof line.label).toBe('string');
   });
 
   it('tuning: runs a small Hyperband study, evaluates and exports the best trial', async () => {
