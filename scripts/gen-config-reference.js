@@ -88,6 +88,11 @@ async function main() {
   if (process.argv.includes('--check')) {
     const committed = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
     if (committed !== text) {
+      const a = committed.split('\n');
+      const b = text.split('\n');
+      const first = a.findIndex((line, i) => line !== b[i]);
+      const at = first === -1 ? Math.min(a.length, b.length) : first;
+      process.stderr.write(`first difference at line ${at + 1}:\n- ${a[at] ?? '(end)'}\n+ ${b[at] ?? '(end)'}\n`);
       process.stderr.write('docs/configuration.md is out of date with the schemas: run `node scripts/gen-config-reference.js` and commit it.\n');
       process.exitCode = 1;
     }

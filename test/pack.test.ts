@@ -60,6 +60,12 @@ describe('npm pack of the published packages', () => {
     expect(fs.realpathSync(path.join(install.root, 'node_modules', '@kiln', 'core'))).not.toContain(REPO);
   });
 
+  it('kiln init reads the templates shipped inside the installed @kiln/cli', async () => {
+    const r = await run(process.execPath, ['-e', "process.stdout.write(require('@kiln/cli').templatesDir())"], install.root);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(path.join(install.root, 'node_modules', '@kiln', 'cli', 'templates'));
+  });
+
   it('the plugin template builds, passes its own tests, packs, and loads by package name from a config', async () => {
     const kiln = kilnBin(install.root);
     const work = workDir(install.root, 'plugin');
