@@ -85,6 +85,15 @@ describe('kiln init', () => {
     expect(fs.readFileSync(path.join(result.dir, 'kiln.config.yaml'), 'utf8')).toContain('study: app');
   });
 
+  it('scaffolds into an empty current directory, named after it, with no cd in the next commands', () => {
+    const cwd = path.join(tempDir(), 'Here');
+    fs.mkdirSync(cwd);
+    const result = initProject({ dir: '.', template: 'image-classification', cwd });
+    expect(result.name).toBe('here');
+    expect(result.next).toEqual(['npm install', 'npx kiln train']);
+    expect(() => initProject({ dir: '.', template: 'image-classification', cwd })).toThrow(/not empty/);
+  });
+
   it('rejects an invalid --name', () => {
     expect(() => initProject({ dir: 'x', template: 'plugin', name: 'Bad Name', cwd: tempDir() })).toThrow(/not a valid npm package name/);
   });
