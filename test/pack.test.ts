@@ -69,6 +69,19 @@ describe('npm pack of the published packages', () => {
     expect(r.stdout).toBe(path.join(install.root, 'node_modules', '@kiln', 'cli', 'templates'));
   });
 
+  it('the installed create-kiln scaffolds a project (what npm create kiln runs)', async () => {
+    const work = workDir(install.root, 'create');
+    try {
+      const r = await run(path.join(install.root, 'node_modules', '.bin', 'create-kiln'), ['my-app', '--template', 'ner'], work);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Next:\n {2}cd my-app && npm install\n {2}npx kiln train\n$/);
+      expect(fs.readFileSync(path.join(work, 'my-app', 'kiln.config.yaml'), 'utf8')).toContain("extends: '@kiln/presets/ner'");
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('the plugin template builds, passes its own tests, packs, and loads by package name from a config', async () => {
     const kiln = kilnBin(install.root);
     const work = workDir(install.root, 'plugin');
