@@ -1,0 +1,5 @@
+import { describeSnippets, GUIDES, removeProjectDirs } from './docs-helpers';
+
+afterAll(removeProjectDirs);
+
+describeSnippets(GUIDES);
