@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PNG } from 'pngjs';
 import { kilnBin, lastJson, packedInstall, run, workDir, type PackedInstall } from './pack-helpers';
 
 jest.setTimeout(300_000);
@@ -50,7 +51,7 @@ function sets(values: string[]): string[] {
 }
 
 describe('kiln init → train → evaluate → export, from the installed tarballs', () => {
-  it('image-classification: trains an epoch, evaluates, exports tfjs', async () => {
+  it('image-classification: trains an epoch, evaluates, exports tfjs, predicts an image from the export', async () => {
     const dir = await scaffold('image-classification');
     const overrides = sets([...TINY['image-classification'], 'output.name=e2e']);
     const train = await kiln(dir, 'train', '--json', ...overrides);
@@ -72,6 +73,19 @@ describe('kiln init → train → evaluate → export, from the installed tarbal
     expect(exported.code).toBe(0);
     expect(exported.stdout).toMatch(/^exported tfjs to .*export: model\.json, .*kiln-model\.json\n$/);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'export', 'model.json'), 'utf8')).modelTopology).toBeDefined();
+
+    // A 32×32 PNG: a bright square on black, as the shapes data draws them.
+    const png = new PNG({ width: 32, height: 32 });
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      const inside = x >= 8 && x < 24 && y >= 8 && y < 24;
+      png.data.set([inside ? 240 : 0, inside ? 240 : 0, inside ? 240 : 0, 255], (y * 32 + x) * 4);
+    }
+    fs.writeFileSync(path.join(dir, 'square.png'), PNG.sync.write(png));
+    const predict = await kiln(dir, 'predict', 'square.png', '--checkpoint', 'export');
+    expect(predict.code).toBe(0);
+    const prediction = JSON.parse(predict.stdout.trim().split('\n').pop()!);
+    expect(prediction.source).toMatch(/square\.png$/);
+    expect(Object.keys(prediction.scores ?? {}).length).toBeGreaterThan(1);
   });
 
   it.each(['text-classification', 'ner'])('%s: trains an epoch, evaluates, exports ONNX and the Hugging Face directory, predicts text', async (template) => {
