@@ -66,14 +66,27 @@ void packConvCols(const ConvGeom& g, const float* x, long i0, long p0, long mc, 
     }
     long p = p0;
     long b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
+    // Fast path: the sliver's taps are one (ky, kx) and consecutive channels, so each pixel contributes
+    // `rows` contiguous floats of x (or zeros where the tap falls in the padding).
+    const bool oneTap = rows > 0 && ky[0] == ky[rows - 1] && kx[0] == kx[rows - 1];
     for (long q = 0; q < kc; q++) {
       float* dst = sliver + q * mr;
       const float* img = x + b * g.inH * g.inW * C;
       long by = oy * g.sH - g.padT, bx = ox * g.sW - g.padL;
       int r = 0;
-      for (; r < rows; r++) {
-        long iy = by + ky[r] * g.dH, ix = bx + kx[r] * g.dW;
-        dst[r] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? 0.f : img[(iy * g.inW + ix) * C + ch[r]];
+      if (oneTap) {
+        long iy = by + ky[0] * g.dH, ix = bx + kx[0] * g.dW;
+        if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) {
+          for (; r < rows; r++) dst[r] = 0.f;
+        } else {
+          const float* src = img + (iy * g.inW + ix) * C + ch[0];
+          for (; r < rows; r++) dst[r] = src[r];
+        }
+      } else {
+        for (; r < rows; r++) {
+          long iy = by + ky[r] * g.dH, ix = bx + kx[r] * g.dW;
+          dst[r] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? 0.f : img[(iy * g.inW + ix) * C + ch[r]];
+        }
       }
       for (; r < mr; r++) dst[r] = 0.f;
       if (++ox == g.outW) {
