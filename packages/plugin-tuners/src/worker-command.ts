@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import { UsageError, type Command } from '@kiln/core';
-import { connectRedis, DEFAULT_QUEUE } from './distributed/redis-connection';
+import { connectRedis, DEFAULT_QUEUE, displayRedisUrl } from './distributed/redis-connection';
 import { TrialWorker, type TrialWorkerOptions } from './distributed/trial-worker';
 
 function positiveInt(value: unknown, flag: string): number | undefined {
@@ -44,7 +44,7 @@ export function workerCommand(): Command {
       const signals = ['SIGINT', 'SIGTERM'] as const;
       if (concurrency === 1) {
         const worker = await TrialWorker.start({ ...workerOptions, logger });
-        logger.info(`worker: taking trials from queue ${workerOptions.queue ?? DEFAULT_QUEUE} at ${workerOptions.url} (Ctrl-C stops after the running trial)`);
+        logger.info(`worker: taking trials from queue ${workerOptions.queue ?? DEFAULT_QUEUE} at ${displayRedisUrl(workerOptions.url)} (Ctrl-C stops after the running trial)`);
         const stop = () => void worker.close();
         for (const s of signals) process.once(s, stop);
         await worker.done;
@@ -54,7 +54,7 @@ export function workerCommand(): Command {
       (await connectRedis(workerOptions.url, '--redis')).disconnect();
       const script = workerProcessScript();
       const children = Array.from({ length: concurrency }, () => fork(script, [JSON.stringify(workerOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-      logger.info(`worker: ${concurrency} processes taking trials from queue ${workerOptions.queue ?? DEFAULT_QUEUE} at ${workerOptions.url}`);
+      logger.info(`worker: ${concurrency} processes taking trials from queue ${workerOptions.queue ?? DEFAULT_QUEUE} at ${displayRedisUrl(workerOptions.url)}`);
       const stop = (signal: NodeJS.Signals) => children.forEach((c) => c.kill(signal));
       for (const s of signals) process.on(s, stop);
       const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('exit', (code) => resolve(code ?? 1)))));

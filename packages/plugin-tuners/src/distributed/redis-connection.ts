@@ -33,9 +33,21 @@ export function checkRedisUrl(url: string, where: string): URL {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
-    throw new UsageError(`'${url}' is not a Redis URL`, { where, hint: 'pass redis://host:port, e.g. --redis redis://127.0.0.1:6379' });
+    throw new UsageError(`'${displayRedisUrl(url)}' is not a Redis URL`, { where, hint: 'pass redis://host:port, e.g. --redis redis://127.0.0.1:6379' });
   }
   return parsed;
+}
+
+/** The URL for messages: a password in it is masked. */
+export function displayRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 /**
@@ -61,7 +73,7 @@ export async function connectRedis(url: string, where: string, timeoutMs = 5000)
   } catch (error) {
     client.disconnect();
     const reason = (lastError ?? (error as Error)).message;
-    throw new UsageError(`cannot reach Redis at ${url}: ${reason}`, {
+    throw new UsageError(`cannot reach Redis at ${displayRedisUrl(url)}: ${reason}`, {
       where,
       hint: 'start a server (redis-server, or redis-server --port <port> for another port) or check the host and port given to --redis',
     });

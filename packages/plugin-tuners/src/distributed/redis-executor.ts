@@ -2,7 +2,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@kiln/core';
 import type { EpochListener, TrialExecutor, TrialJob, TrialOutcome } from '../study/executor';
-import { aliveKey, connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
+import { aliveKey, connectRedis, decisionKey, DEFAULT_QUEUE, displayRedisUrl, KEY_PREFIX, type ProgressReport } from './redis-connection';
 
 export interface RedisExecutorOptions {
   /** `redis://host:port`. */
@@ -32,8 +32,8 @@ const KEEP_S = 7 * 24 * 3600;
  * The coordinator side of a distributed study: every trial becomes a BullMQ job on the queue
  * (job id `<study>.<trial>`, so a restarted coordinator attaches to the jobs it left behind);
  * `kiln worker` processes take them. A worker reports each epoch as job progress; the study
- * answers continue/prune on a Redis list the worker blocks on, so pruners and ASHA work across
- * machines. A worker that dies holds its job's lock until it expires; BullMQ's stalled-job check
+ * answers continue/prune on a Redis list the worker blocks on, so pruners work across machines,
+ * and ASHA/Hyperband promote from results in the order they arrive. A worker that dies holds its job's lock until it expires; BullMQ's stalled-job check
  * then gives the job to another worker (or fails it after maxStalledCount), never dropping it.
  */
 export class RedisExecutor implements TrialExecutor {
@@ -70,7 +70,7 @@ export class RedisExecutor implements TrialExecutor {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const executor = new RedisExecutor(o, redis, queue, events, connections);
     await executor.countWorkers();
-    if (executor.workers === 0) o.logger?.info(`queue ${name}: no worker listening yet; start some with kiln worker --redis ${o.url}${o.queue ? ` --queue ${o.queue}` : ''}`);
+    if (executor.workers === 0) o.logger?.info(`queue ${name}: no worker listening yet; start some with kiln worker --redis ${displayRedisUrl(o.url)}${o.queue ? ` --queue ${o.queue}` : ''}`);
     executor.poller = setInterval(() => void executor.countWorkers(), o.pollMs ?? 1000);
     executor.poller.unref();
     // Workers wait for answers to epoch reports only while this key says the study is there.
