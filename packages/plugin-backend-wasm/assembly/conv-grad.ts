@@ -574,3 +574,27 @@ export function transposeKeepInner(x: usize, out: usize, meta: usize, outerRank:
     }
   }
 }
+
+/** c[r, j] = act(c[r, j] + bias[j]) in place for r < rows (bias 0: none; relu != 0: max(·, 0)). */
+export function biasActivation(c: usize, bias: usize, rows: i32, n: i32, relu: i32): void {
+  const vecEnd = n & ~3;
+  const zero4 = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const row = c + <usize>(r * n * 4);
+    let j = 0;
+    for (; j < vecEnd; j += 4) {
+      const p = row + <usize>(j * 4);
+      let v = v128.load(p);
+      if (bias != 0) v = f32x4.add(v, v128.load(bias + <usize>(j * 4)));
+      if (relu != 0) v = f32x4.max(v, zero4);
+      v128.store(p, v);
+    }
+    for (; j < n; j++) {
+      const p = row + <usize>(j * 4);
+      let v = load<f32>(p);
+      if (bias != 0) v += load<f32>(bias + <usize>(j * 4));
+      if (relu != 0 && v < 0) v = 0;
+      store<f32>(p, v);
+    }
+  }
+}

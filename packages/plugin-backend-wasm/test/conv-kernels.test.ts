@@ -179,8 +179,28 @@ describe("Kiln's batched matmul matches cpu", () => {
       expect(got.shape).toEqual(expected.shape);
       expect(relativeError(got.values, expected.values)).toBeLessThan(1e-5);
     } finally {
-      KILN_MATMUL.use = 'batched';
+      KILN_MATMUL.use = 'always';
     }
+  });
+
+  it.each([
+    ['bias + relu', true, 'relu', false],
+    ['bias, linear, transposeB', true, 'linear', true],
+    ['relu, no bias', false, 'relu', false],
+  ] as const)('fused matmul (dense layer): %s', async (_name, withBias, activation, transposeB) => {
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor2d(randomValues(9 * 7, 61), [9, 7]);
+        const b = transposeB ? tf.tensor2d(randomValues(13 * 7, 62), [13, 7]) : tf.tensor2d(randomValues(7 * 13, 62), [7, 13]);
+        const bias = withBias ? tf.tensor1d(randomValues(13, 63)) : undefined;
+        return Array.from(tf.fused.matMul({ a, b, transposeB, bias, activation }).dataSync());
+      });
+    await new CpuBackend().activate();
+    const expected = run();
+    await new WasmBackend().activate();
+    const got = run();
+    expect(relativeError(got, expected)).toBeLessThan(1e-5);
+    if (activation === 'relu') expect(Math.min(...got)).toBe(0);
   });
 
   it('a hand-computed product: [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]], batched twice', async () => {

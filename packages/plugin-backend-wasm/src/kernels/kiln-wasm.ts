@@ -40,6 +40,7 @@ interface KilnWasmExports {
   matMulScratchBytes(m: number, k: number, n: number): number;
   batchMatMul(...args: number[]): void;
   transposeKeepInner(x: number, out: number, meta: number, outerRank: number, inner: number): void;
+  biasActivation(c: number, bias: number, rows: number, n: number, relu: number): void;
   sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
 }
 
@@ -278,22 +279,26 @@ export const KILN_FORWARD_CONV: { use: 'strided' | 'always' | 'never' } = { use:
 export const KILN_INPUT_GRAD = { viaFlippedConv: true };
 
 /**
- * Which BatchMatMuls run on Kiln's packed GEMM: 'batched' (the default: batch > 1, e.g. attention
- * heads, where tfjs-wasm sets up an XNNPACK operator per matrix, and any transposed operand, i.e.
- * every matmul gradient, which tfjs-wasm would transpose explicitly first), 'always', or 'never'.
+ * Which BatchMatMul / _FusedMatMul calls run on Kiln's packed GEMM: 'always' (the default:
+ * measured at or above tfjs-wasm's XNNPACK path on every training shape tried, 7–70x on batched
+ * attention matmuls, ~2x on transposed ones), 'batched' (only batch > 1 or a transposed operand),
+ * or 'never'.
  */
-export const KILN_MATMUL: { use: 'batched' | 'always' | 'never' } = { use: 'batched' };
+export const KILN_MATMUL: { use: 'batched' | 'always' | 'never' } = { use: 'always' };
 
 /**
- * BatchMatMul (float32, equal or broadcast batch) on Kiln's packed GEMM, transposes read in the
- * packing; `original` for the rest.
+ * BatchMatMul, and _FusedMatMul with an optional [n] bias and linear/relu activation (dense
+ * layers), on Kiln's packed GEMM: float32, equal or broadcast batch, transposes read in the
+ * packing. `original` for the rest.
  */
 export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.KernelConfig['kernelFunc'] {
   return (args: KernelArgs) => {
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;
-    const { transposeA = false, transposeB = false } = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean };
+    const bias = args.inputs.bias as tf.TensorInfo | undefined;
+    const { transposeA = false, transposeB = false, activation = 'linear' } = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean; activation?: string };
     if (KILN_MATMUL.use === 'never' || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return original(args);
+    if ((activation !== 'linear' && activation !== 'relu') || args.inputs.preluActivationWeights !== undefined) return original(args);
     const ra = a.shape.length;
     const rb = b.shape.length;
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -301,6 +306,7 @@ export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.K
     const k2 = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
     const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     if (k !== k2 || m * n * k === 0) return original(args);
+    if (bias !== undefined && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return original(args);
     const size = (dims: number[]) => dims.reduce((p, q) => p * q, 1);
     let outBatch: number[];
     try {
@@ -324,6 +330,9 @@ export function batchMatMulKernel(original: tf.KernelConfig['kernelFunc']): tf.K
         bCount === 1 ? 0 : k * n, transposeB ? 1 : n, transposeB ? k : 1,
       );
     });
+    if (bias !== undefined || activation === 'relu') {
+      ex.biasActivation(offset(backend, out), bias === undefined ? 0 : offset(backend, bias), batch * m, n, activation === 'relu' ? 1 : 0);
+    }
     return out;
   };
 }

@@ -55,7 +55,7 @@ export const KILN_WASM_KERNELS: ReadonlyArray<{ kernelName: string; gradientOf: 
 /** wasm kernels wrapped: conv crashes on numeric/explicit padding; transposed matmuls leave XNNPACK; Tile, and Sum/Mean over non-innermost axes, are slow. */
 const WRAPPED: ReadonlyArray<[string, (k: KernelFunc) => KernelFunc]> = [
   ['BatchMatMul', (k) => batchMatMulKernel(matMulWithExplicitTransposes(k))],
-  ['_FusedMatMul', matMulWithExplicitTransposes],
+  ['_FusedMatMul', (k) => batchMatMulKernel(matMulWithExplicitTransposes(k))],
   ['Tile', tileAsBroadcast],
   ['Identity', sharedIdentity],
   ['Transpose', transposeKernel],
