@@ -45,7 +45,11 @@ export function workerCommand(): Command {
       if (concurrency === 1) {
         const worker = await TrialWorker.start({ ...workerOptions, logger });
         logger.info(`worker: taking trials from queue ${workerOptions.queue ?? DEFAULT_QUEUE} at ${displayRedisUrl(workerOptions.url)} (Ctrl-C stops after the running trial)`);
-        const stop = () => void worker.close();
+        const stop = (signal: NodeJS.Signals) =>
+          void worker.close().then((clean) => {
+            // BullMQ's own Redis connections keep retrying when the server is gone: nothing else would end the process.
+            if (!clean) process.exit(signal === 'SIGINT' ? 130 : 143);
+          });
         for (const s of signals) process.once(s, stop);
         await worker.done;
         for (const s of signals) process.off(s, stop);

@@ -6,6 +6,8 @@ import type { TrialOutcome } from '../study/executor';
 import { aliveKey, connectRedis, decisionKey, DEFAULT_QUEUE, KEY_PREFIX, type ProgressReport } from './redis-connection';
 import type { QueuedTrial } from './redis-executor';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface TrialWorkerOptions {
   url: string;
   queue?: string;
@@ -35,6 +37,7 @@ export class TrialWorker {
   private constructor(
     readonly worker: Worker,
     private readonly connections: Redis[],
+    private readonly state: { busy: boolean },
   ) {
     this.done = new Promise((resolve) => (this.finished = resolve));
     worker.on('closed', () => this.finished());
@@ -55,6 +58,7 @@ export class TrialWorker {
       }
       return 'continue';
     };
+    const state = { busy: false };
     const processor = async (job: Job<QueuedTrial, TrialOutcome>): Promise<TrialOutcome> => {
       const data = job.data;
       const t0 = Date.now();
@@ -62,6 +66,7 @@ export class TrialWorker {
       logger.info(`trial ${data.suggestion.id} (job ${job.id}${attempt > 1 ? `, attempt ${attempt}` : ''}): ${data.suggestion.budget.epochs} epochs`);
       const blocking = redis.duplicate();
       blocking.on('error', () => undefined);
+      state.busy = true;
       try {
         const outcome = await runTrial(
           data,
@@ -76,6 +81,7 @@ export class TrialWorker {
         logger.info(`trial ${data.suggestion.id} ${outcome.status}${outcome.value === undefined ? '' : `: ${data.objective}=${outcome.value}`} (${((Date.now() - t0) / 1000).toFixed(1)}s)${outcome.error ? `\n  ${outcome.error.split('\n')[0]}` : ''}`);
         return { ...outcome, attempts: attempt };
       } finally {
+        state.busy = false;
         blocking.disconnect();
       }
     };
@@ -91,15 +97,24 @@ export class TrialWorker {
       autorun: false,
     });
     worker.on('error', (e) => logger.warn(`worker: ${e.message}`));
-    const self = new TrialWorker(worker, [connection, redis]);
+    const self = new TrialWorker(worker, [connection, redis], state);
     void worker.run();
     await worker.waitUntilReady();
     return self;
   }
 
-  /** Stops taking jobs; finishes the running trial unless `force`. */
-  async close(force = false): Promise<void> {
-    await this.worker.close(force);
+  /** Stops taking jobs; finishes the running trial unless `force`. False when BullMQ could not close cleanly (Redis gone). */
+  async close(force = false): Promise<boolean> {
+    let closed = false;
+    const closing = this.worker.close(force).finally(() => (closed = true));
+    // With Redis gone, BullMQ's close waits for a reconnection that may never come: once no trial runs, give it 5 s.
+    const patience = async () => {
+      while (this.state.busy && !closed) await sleep(200);
+      for (let waited = 0; waited < 5000 && !closed; waited += 100) await sleep(100);
+    };
+    await Promise.race([closing, patience()]);
     for (const c of this.connections) c.disconnect();
+    this.finished();
+    return closed;
   }
 }
