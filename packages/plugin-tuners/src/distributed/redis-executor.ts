@@ -151,9 +151,11 @@ export class RedisExecutor implements TrialExecutor {
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.redis.del(aliveKey(this.queueName, this.o.studyId)).catch(() => undefined);
     this.wake();
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    // With Redis gone these would wait for it forever: 5 s, then the connections are cut.
+    const patience = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
+    await Promise.race([this.redis.del(aliveKey(this.queueName, this.o.studyId)).catch(() => undefined), patience]);
+    await Promise.race([Promise.allSettled([this.events.close(), this.queue.close()]), patience]);
     for (const c of [...this.connections, this.redis]) c.disconnect();
   }
 }
