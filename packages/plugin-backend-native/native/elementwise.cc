@@ -58,6 +58,8 @@ void binary(int op, const float* a, const float* b, float* out, int rank, const 
     case kMaximum: return binaryLoop([](float x, float y) { return std::isnan(x) || x > y ? x : y; }, a, b, out, rank, shape, as, bs);
     case kMinimum: return binaryLoop([](float x, float y) { return std::isnan(x) || x < y ? x : y; }, a, b, out, rank, shape, as, bs);
     case kSquaredDifference: return binaryLoop([](float x, float y) { return (x - y) * (x - y); }, a, b, out, rank, shape, as, bs);
+    // dy · step(x), as tfjs's Relu gradient computes it (NaN in x gives NaN).
+    case kReluGradOp: return binaryLoop([](float dy, float x) { return dy * (x > 0.f ? 1.f : (x != x ? x : 0.f)); }, a, b, out, rank, shape, as, bs);
     default: return;
   }
 }

@@ -32,6 +32,7 @@ namespace kiln {
 
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMaximum = 4, kMinimum = 5, kSquaredDifference = 6 };
 enum UnaryOp { kReluOp = 0, kStepOp = 1, kExpOp = 2, kSqrtOp = 3, kRsqrtOp = 4, kSquareOp = 5, kNegOp = 6, kErfOp = 7, kFloorOp = 8 };
+enum { kReluGradOp = 7 };
 
 // out = a op b over out's shape (rank ≤ 8); a/b strides are 0 on broadcast dimensions.
 void binary(int op, const float* a, const float* b, float* out, int rank, const long* shape, const long* aStrides,

@@ -4,7 +4,7 @@ import { BackendError, type Availability, type Backend, type BackendInfo } from 
 import { loadAddon, type NativeAddon } from './addon';
 import { ensureGradients } from './gradients';
 import { NATIVE_TF_BACKEND, registerNativeBackend } from './kernels/register';
-import { registerBatchNormGradient } from './kernels/batch-norm-grad';
+import { registerBatchNormGradient, registerReluGradient } from './kernels/batch-norm-grad';
 
 export const nativeBackendOptions = z.strictObject({
   isa: z
@@ -51,7 +51,10 @@ export class NativeBackend implements Backend {
     await import('@tensorflow/tfjs-backend-cpu');
     const kernels = registerNativeBackend(addon);
     const gradients = ensureGradients();
-    if (gradients) registerBatchNormGradient(NATIVE_TF_BACKEND);
+    if (gradients) {
+      registerBatchNormGradient(NATIVE_TF_BACKEND);
+      registerReluGradient(NATIVE_TF_BACKEND);
+    }
     if (!(await tf.setBackend(NATIVE_TF_BACKEND))) {
       throw new BackendError('tfjs could not initialise the native backend', { where: 'backend: native', hint: 'use backend: wasm' });
     }
@@ -68,7 +71,7 @@ export class NativeBackend implements Backend {
         cpu: [info.avx512 ? 'avx512' : '', info.avx2 ? 'avx2+fma' : ''].filter(Boolean).join(', ') || 'baseline x86-64 or other',
         binary: `${load.origin} (${load.binary})`,
         tfjsCore: tf.version_core,
-        kernels: `native: ${kernels.join(', ')}, FusedBatchNorm gradient; every other op runs tfjs's cpu kernel`,
+        kernels: `native: ${kernels.join(', ')}; one-pass FusedBatchNorm and Relu gradients; every other op runs tfjs's cpu kernel`,
         gradients,
       },
     };

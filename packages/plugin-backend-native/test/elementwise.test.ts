@@ -56,6 +56,17 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
     expectSame(() => gradsOf((x) => tf.softmax(x), [rand([20, 300], 1)]));
   });
 
+  test('relu gradient (one native pass) matches cpu, including NaN inputs', () => {
+    expectSame(() => gradsOf((x) => tf.relu(x), [rand([40, 130], 1)]));
+    tf.setBackend(NATIVE_TF_BACKEND);
+    // d relu/dx = 1 where x > 0, 0 where x ≤ 0, NaN where x is NaN (tfjs's step semantics), times dy = 2.
+    const g = tf.tidy(() => {
+      const x = tf.tensor1d(Array.from({ length: 5000 }, (_, i) => (i === 3 ? NaN : i % 2 ? 1 : -1)));
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), 2)))(x).dataSync();
+    });
+    expect([g[0], g[1], g[2], g[3]]).toEqual([0, 2, 0, NaN]);
+  });
+
   test('sum, mean and transpose match cpu', () => {
     const x = () => rand([6, 7, 8, 20], 1);
     for (const axis of [0, 1, 3, [0, 1, 2], [1, 2], [2, 3], [0, 1, 2, 3], [0, 2]]) {

@@ -54,3 +54,26 @@ export function registerBatchNormGradient(nativeBackendName: string): void {
   };
   tf.registerGradient(config);
 }
+
+/** dy · step(x) in one pass (tfjs's Relu gradient is Step, Cast and Multiply: three passes and three arrays). */
+export const RELU_GRAD = 'KilnReluGrad';
+
+/** Wraps tfjs's Relu gradient like the batch-norm one: native on kiln-native for float32, tfjs's own elsewhere. */
+export function registerReluGradient(nativeBackendName: string): void {
+  const original = tf.getGradient('Relu');
+  if (original === undefined || (original as { kiln?: boolean }).kiln) return;
+  const config: tf.GradConfig & { kiln: boolean } = {
+    kernelName: 'Relu',
+    inputsToSave: original.inputsToSave,
+    kiln: true,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const dyTensor = dy as tf.Tensor;
+      if (tf.getBackend() !== nativeBackendName || x.dtype !== 'float32' || dyTensor.dtype !== 'float32' || x.size < 4096 || !tf.util.arraysEqual(x.shape, dyTensor.shape)) {
+        return original.gradFunc(dy, saved, attrs);
+      }
+      return { x: () => tf.engine().runKernel(RELU_GRAD, { a: dyTensor, b: x }) as tf.Tensor };
+    },
+  };
+  tf.registerGradient(config);
+}

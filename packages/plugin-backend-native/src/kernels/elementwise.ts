@@ -6,7 +6,7 @@ import { attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common
 export const MIN_NATIVE_ELEMENTS = 4096;
 
 /** Binary op codes of native/kernels.h. */
-export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 6 } as const;
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 6, KilnReluGrad: 7 } as const;
 /** Unary op codes of native/kernels.h. */
 export const UNARY_OPS = { Relu: 0, Step: 1, Exp: 2, Sqrt: 3, Rsqrt: 4, Square: 5, Neg: 6, Erf: 7, Floor: 8 } as const;
 
