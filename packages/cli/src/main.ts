@@ -1,5 +1,5 @@
 import { Command as Commander, CommanderError, Option } from 'commander';
-import { formatError, KILN_VERSION, type Command, type CommandContext, type GlobalOptions } from '@kiln/core';
+import { ConsoleLogger, formatError, KILN_VERSION, type Command, type CommandContext, type GlobalOptions } from '@kiln/core';
 import { scanGlobals } from './globals';
 import { openSession, type Session } from './session';
 import { builtinCommands } from './commands';
@@ -37,8 +37,9 @@ function addCommand(program: Commander, spec: Command, context: () => CommandCon
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }): Promise<number> {
   const globals = scanGlobals(argv);
   let session: Session | undefined;
+  const standalone = builtinCommands().find((c) => c.name === globals.command && c.needsConfig === false);
   try {
-    session = await openSession(globals, io.cwd);
+    if (!standalone || globals.help) session = await openSession(globals, io.cwd);
   } catch (error) {
     if (!globals.help && !globals.version) {
       io.stderr.write(`${formatError(error, globals.debug)}\n`);
@@ -64,12 +65,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   program.addHelpCommand('help [command]', 'show help for a command');
 
   const context = (): CommandContext => ({
-    logger: session!.kernel.logger,
+    logger: session?.kernel.logger ?? new ConsoleLogger(globals.debug ? 'debug' : 'info', io.stderr),
     cwd: io.cwd,
     globals: globals as GlobalOptions,
     stdout: io.stdout,
-    kernel: session!.kernel,
-    resolved: session!.resolved,
+    // Absent for commands declared `needsConfig: false`, which run without a project.
+    kernel: session?.kernel as CommandContext['kernel'],
+    resolved: session?.resolved as CommandContext['resolved'],
   });
   const specs = new Map<string, Command>();
   for (const spec of builtinCommands()) specs.set(spec.name, spec);

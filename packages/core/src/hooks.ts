@@ -27,6 +27,8 @@ export interface TrainerHandle {
   requestStop(reason: string): void;
   /** Writes a checkpoint of the full training state to `path` (atomically). */
   saveCheckpoint(path: string): Promise<void>;
+  /** Optimizer steps completed so far in the run (across resumes). */
+  readonly currentStep: number;
 }
 
 export interface RunInfo {
@@ -102,7 +104,9 @@ export interface StopCheck {
 export interface CheckpointInfo {
   path: string;
   kind: 'last' | 'best';
+  /** The epoch just finished (0-based, as in `afterEpoch`). */
   epoch: number;
+  /** Optimizer steps completed. */
   step: number;
   logs: Logs;
 }

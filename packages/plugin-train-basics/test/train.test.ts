@@ -96,4 +96,35 @@ describe('training with the core engine', () => {
     expect(logger.lines.some((l) => /^kernel profile over 3 steps/.test(l.message))).toBe(true);
     expect(tf.getKernel('Add', 'cpu')!.kernelFunc).toBe(addBefore);
   });
+
+  it('the checkpoint callback announces every save on onCheckpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tb-oncheckpoint-'));
+    const seen: { kind: string; epoch: number; step: number; file: string; accuracy: number }[] = [];
+    const listener = definePlugin({
+      name: 'listener',
+      version: '1.0.0',
+      register(ctx) {
+        ctx.hooks.onCheckpoint.tap('Listener', (c) => {
+          expect(fs.existsSync(c.path)).toBe(true);
+          seen.push({ kind: c.kind, epoch: c.epoch, step: c.step, file: path.basename(c.path), accuracy: c.logs['val/accuracy'] });
+        });
+      },
+    });
+    const result = await train({ ...config(dir, 3), callbacks: [{ type: 'checkpoint', monitor: 'val/accuracy' }] } as KilnConfigInput, {
+      cwd: dir,
+      logger: new MemoryLogger(),
+      defaultPlugins: [],
+      plugins: [trainBasics, blobReader, listener],
+    });
+    // 192 rows / batch 32 = 6 steps per epoch; `last` every epoch, `best` when val/accuracy rose.
+    expect(seen.filter((s) => s.kind === 'last').map((s) => [s.epoch, s.step, s.file])).toEqual([
+      [0, 6, 'last.safetensors'],
+      [1, 12, 'last.safetensors'],
+      [2, 18, 'last.safetensors'],
+    ]);
+    const bests = seen.filter((s) => s.kind === 'best');
+    expect(bests[0].epoch).toBe(0);
+    for (let i = 1; i < bests.length; i++) expect(bests[i].accuracy).toBeGreaterThan(bests[i - 1].accuracy);
+    expect(bests[bests.length - 1].accuracy).toBe(Math.max(...result.history.map((h) => h['val/accuracy'])));
+  });
 });

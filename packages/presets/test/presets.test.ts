@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createKernel, resolveConfig, STANDARD_PLUGINS, Tokens, MemoryLogger } from '@kiln/core';
+import { createKernel, resolveConfig, STANDARD_PLUGINS, MemoryLogger, validateBlocks } from '@kiln/core';
 import { PRESETS } from '../src';
 
 it('PRESETS lists exactly the preset modules the package ships', () => {
@@ -12,15 +12,7 @@ it.each(PRESETS.filter((p) => p !== 'base'))('preset %s resolves, and every bloc
   const resolved = await resolveConfig({ cwd: __dirname, presets: [name], search: false });
   const kernel = await createKernel(resolved, { logger: new MemoryLogger(), defaultPlugins: STANDARD_PLUGINS });
   const { config } = kernel;
-  const { schedule, ...optimizer } = (config.optimizer ?? {}) as { type: string; schedule?: { type: string } };
-  kernel.validate(Tokens.Reader, config.data, 'data');
-  kernel.validate(Tokens.Model, config.model, 'model');
-  kernel.validate(Tokens.Loss, config.loss, 'loss');
-  kernel.validate(Tokens.Optimizer, optimizer, 'optimizer');
-  if (schedule) kernel.validate(Tokens.Schedule, schedule, 'optimizer.schedule');
-  config.metrics.forEach((b, i) => kernel.validate(Tokens.Metric, b, `metrics.${i}`));
-  config.callbacks.forEach((b, i) => kernel.validate(Tokens.Callback, b, `callbacks.${i}`));
-  if (config.tracker) kernel.validate(Tokens.Tracker, config.tracker, 'tracker');
+  validateBlocks(kernel, config);
   expect(config.data?.type).toBeTruthy();
   expect(config.model?.type).toBeTruthy();
   kernel.container.unbindAll();

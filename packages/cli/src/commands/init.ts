@@ -153,6 +153,7 @@ export function formatInitResult(result: InitResult): string {
 export const initCommand: Command = {
   name: 'init',
   description: 'create a project or a plugin package from a template (kiln init --list shows them)',
+  needsConfig: false,
   arguments: [{ name: 'dir', description: 'directory to create (must be empty unless --force)' }],
   options: [
     { flags: '-t, --template <name>', description: 'template to copy', default: 'image-classification' },

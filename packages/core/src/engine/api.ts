@@ -7,7 +7,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/load';
 import { flattenConfig } from '../config/paths';
 import type { KilnConfig, KilnConfigInput } from '../config/schema';
 import { createKernel, STANDARD_PLUGINS } from '../kernel/bootstrap';
-import { activateBackend } from '../kernel/backend';
+import { activateBackend, backendBlock } from '../kernel/backend';
 import type { Kernel } from '../kernel/kernel';
 import { Tokens } from '../points';
 import type { BackendInfo } from '../points/backend';
@@ -92,8 +92,11 @@ function newestRun(outputDir: string): string | undefined {
     .sort((a, b) => fs.statSync(lastCheckpoint(b)!).mtimeMs - fs.statSync(lastCheckpoint(a)!).mtimeMs)[0];
 }
 
-/** Every configured block's type and options, checked before any data is read or tensor made. */
-function validateBlocks(kernel: Kernel, config: KilnConfig): void {
+/**
+ * Every configured block's type and options, checked before any data is read or tensor made
+ * (what `kiln train` does first; tools and doc tests call it to check a config).
+ */
+export function validateBlocks(kernel: Kernel, config: KilnConfig): void {
   const { schedule, ...optimizer } = (config.optimizer ?? {}) as { type: string; schedule?: { type: string } };
   kernel.validate(Tokens.Reader, config.data, 'data');
   kernel.validate(Tokens.Model, config.model, 'model');
@@ -104,6 +107,9 @@ function validateBlocks(kernel: Kernel, config: KilnConfig): void {
   config.metrics.forEach((b, i) => kernel.validate(Tokens.Metric, b, `metrics.${i}`));
   config.callbacks.forEach((b, i) => kernel.validate(Tokens.Callback, b, `callbacks.${i}`));
   if (config.tracker) kernel.validate(Tokens.Tracker, config.tracker, 'tracker');
+  if (config.exporter) kernel.validate(Tokens.Exporter, config.exporter, 'exporter');
+  const backend = backendBlock(config.backend);
+  if (backend.type !== 'auto' && kernel.names(Tokens.Backend).length) kernel.validate(Tokens.Backend, backend, 'backend');
 }
 
 /** Builds kernel, backend, data, model, loss, optimizer, schedule, sampler, metrics, callbacks, tracker. */

@@ -155,6 +155,10 @@ export class Trainer implements TrainerHandle {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
+  get currentStep(): number {
+    return this.step;
+  }
+
   requestStop(reason: string): void {
     this.stopReason ??= reason;
   }

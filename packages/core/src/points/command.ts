@@ -43,6 +43,11 @@ export interface Command {
   description: string;
   arguments?: CommandArgument[];
   options?: CommandOption[];
+  /**
+   * `false` for commands that work without a project (`kiln init`): the CLI then loads no
+   * config and no plugins, and the context's `kernel` and `resolved` are not available.
+   */
+  needsConfig?: boolean;
   /** Returns the process exit code (0 when omitted). */
   run(args: string[], options: Record<string, unknown>, context: CommandContext): Promise<number | void>;
 }

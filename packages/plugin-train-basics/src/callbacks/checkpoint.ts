@@ -17,7 +17,8 @@ export type CheckpointOptions = z.output<typeof CheckpointOptions>;
 /**
  * Saves the full training state through `trainer.saveCheckpoint`:
  * `checkpoints/last.safetensors` every epoch and `checkpoints/best.safetensors` when the
- * monitored log value improves. The trainer writes atomically; this callback emits nothing else.
+ * monitored log value improves. The trainer writes atomically; after each save the
+ * `onCheckpoint` hook tells other plugins (a registry, an uploader) what was written.
  */
 export class CheckpointCallback implements Callback {
   readonly name = 'checkpoint';
@@ -25,6 +26,7 @@ export class CheckpointCallback implements Callback {
   private warnedMissing = false;
   private readonly mode: 'min' | 'max';
   private readonly monitor: string;
+  private hooks?: Hooks;
 
   constructor(private readonly options: CheckpointOptions, private readonly logger?: Logger, config?: KilnConfig) {
     ({ monitor: this.monitor, mode: this.mode } = resolveMonitor(options, config));
@@ -36,6 +38,7 @@ export class CheckpointCallback implements Callback {
   }
 
   apply(hooks: Hooks): void {
+    this.hooks = hooks;
     hooks.beforeRun.tap('CheckpointCallback', () => {
       this.best = undefined;
       this.warnedMissing = false;
@@ -45,7 +48,11 @@ export class CheckpointCallback implements Callback {
 
   private async afterEpoch({ trainer, logs, epoch }: EpochEnd): Promise<void> {
     const dir = path.join(trainer.runDir, 'checkpoints');
-    if (this.options.saveLast) await trainer.saveCheckpoint(path.join(dir, LAST));
+    const save = async (file: string, kind: 'last' | 'best') => {
+      await trainer.saveCheckpoint(file);
+      await this.hooks?.onCheckpoint.promise({ path: file, kind, epoch, step: trainer.currentStep, logs });
+    };
+    if (this.options.saveLast) await save(path.join(dir, LAST), 'last');
     if (!this.options.saveBest) return;
     const value = logs[this.monitor];
     if (value === undefined) {
@@ -57,7 +64,7 @@ export class CheckpointCallback implements Callback {
     }
     if (improves(value, this.best, this.mode)) {
       this.best = value;
-      await trainer.saveCheckpoint(path.join(dir, BEST));
+      await save(path.join(dir, BEST), 'best');
       this.logger?.debug(`checkpoint: epoch ${epoch + 1} is the best so far (${this.monitor} = ${value})`);
     }
   }
