@@ -1,17 +1,14 @@
 {
-  "variables": { "kiln_sanitize%": "0" },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fPIC"],
+    "cflags_cc": [
+      "-std=c++17", "-O3", "-fno-math-errno", "-fPIC",
+      "<!@(node -p \"process.env.KILN_SANITIZE === '1' ? '-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g' : ''\")"
+    ],
+    "ldflags": ["<!@(node -p \"process.env.KILN_SANITIZE === '1' ? '-fsanitize=address,undefined' : ''\")"],
     "cflags!": ["-fno-exceptions"],
     "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
-    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-    "conditions": [
-      ["kiln_sanitize=='1'", {
-        "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"],
-        "ldflags": ["-fsanitize=address,undefined"]
-      }]
-    ]
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"]
   },
   "targets": [
     {

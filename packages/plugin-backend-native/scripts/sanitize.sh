@@ -8,7 +8,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/kiln-native-asan.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cp -r "$pkg/binding.gyp" "$pkg/native" "$work/"
 ln -s "$pkg/node_modules" "$work/node_modules" 2>/dev/null || true
-(cd "$work" && NODE_PATH="$root/node_modules" npx --prefix "$root" node-gyp rebuild -j 2 --kiln_sanitize=1 >"$work/build.log" 2>&1) || { cat "$work/build.log"; exit 1; }
+(cd "$work" && NODE_PATH="$root/node_modules" KILN_SANITIZE=1 npx --prefix "$root" node-gyp rebuild -j 2 >"$work/build.log" 2>&1) || { cat "$work/build.log"; exit 1; }
 asan="$(g++ -print-file-name=libasan.so)"
 ubsan="$(g++ -print-file-name=libubsan.so)"
 echo "sanitized addon: $work/build/Release/kiln_native.node (LD_PRELOAD $asan)"
