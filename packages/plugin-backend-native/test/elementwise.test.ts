@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activateNative, describeNative, expectSame, gradsOf, rand } from './helpers';
+import { GLOBAL_NORM_KERNEL, globalNorm } from '@kiln/core';
 import { broadcastStrides } from '../src/kernels/elementwise';
 import { NATIVE_TF_BACKEND } from '../src/kernels/register';
 
@@ -93,6 +94,14 @@ describeNative('native element-wise, normalisation and reduction kernels', () =>
     // Rows 0 and 2 both go to segment 1: [1,2] + [5,6]; row 1 to segment 0; segment 2 gets nothing.
     const s = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 0, 1], 'int32'), 3).arraySync());
     expect(s).toEqual([[3, 4], [6, 8], [0, 0]]);
+  });
+
+  test("core's globalNorm runs as one native kernel: √(3² + 4² + 12²) = 13", () => {
+    tf.setBackend(NATIVE_TF_BACKEND);
+    expect(tf.getKernel(GLOBAL_NORM_KERNEL, NATIVE_TF_BACKEND)).toBeDefined();
+    const n = tf.tidy(() => globalNorm([tf.tensor1d([3, 0]), tf.tensor2d([[4], [12]])]).dataSync()[0]);
+    expect(n).toBe(13);
+    expect(tf.tidy(() => globalNorm([tf.tensor1d([1, NaN])]).dataSync()[0])).toBeNaN();
   });
 
   test('a training loop on the native backend does not leak tensors', () => {

@@ -178,3 +178,17 @@ export const unsortedSegmentSum: NativeKernel = (args) => {
   }
   return output(backend, [numSegments, ...x.shape.slice(1)], out);
 };
+
+/** Core's optional KilnGlobalNorm: the L2 norm of every input together (the Trainer's gradient-norm monitor) in one kernel. */
+export const globalNorm: NativeKernel = (args) => {
+  const backend = cpuOf(args);
+  let sum = 0;
+  for (const t of Object.values(args.inputs)) {
+    const v = f32(backend, t);
+    if (!v) return undefined;
+    let part = 0;
+    for (let i = 0; i < v.length; i++) part += v[i] * v[i];
+    sum += part;
+  }
+  return output(backend, [], Float32Array.of(Math.sqrt(sum)));
+};

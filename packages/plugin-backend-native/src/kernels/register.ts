@@ -6,7 +6,8 @@ import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
 import { slice, padV2, tile, reverse } from './copy';
 import { BATCH_NORM_GRAD, RELU_GRAD, batchNormGradKernel } from './batch-norm-grad';
-import { unsortedSegmentSum, binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
+import { GLOBAL_NORM_KERNEL } from '@kiln/core';
+import { globalNorm, unsortedSegmentSum, binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
 
 /** Every kernel the addon implements, by tfjs kernel name. */
 export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
@@ -77,6 +78,11 @@ export function registerNativeBackend(addon: NativeAddon): string[] {
   }
   const reluGrad = binary('KilnReluGrad');
   tf.registerKernel({ kernelName: RELU_GRAD, backendName: NATIVE_TF_BACKEND, kernelFunc: (args) => reluGrad(args, addon) ?? tf.tidy(() => tf.mul(args.inputs.a as tf.Tensor, tf.step(args.inputs.b as tf.Tensor))) });
+  tf.registerKernel({
+    kernelName: GLOBAL_NORM_KERNEL,
+    backendName: NATIVE_TF_BACKEND,
+    kernelFunc: (args) => globalNorm(args, addon) ?? tf.tidy(() => tf.sqrt(tf.addN(Object.values(args.inputs).map((t) => tf.sum(tf.square(t as tf.Tensor)))))),
+  });
   tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName: NATIVE_TF_BACKEND, kernelFunc: batchNormGradKernel(addon) as unknown as KernelFunc });
   return Object.keys(NATIVE_KERNELS).filter((name) => tf.getKernel(name, NATIVE_TF_BACKEND) !== undefined);
 }
