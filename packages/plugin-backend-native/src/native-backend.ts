@@ -33,7 +33,8 @@ export class NativeBackend implements Backend {
 
   async availability(): Promise<Availability> {
     const load = loadAddon();
-    if (!load.ok) return { ok: false, reason: load.reason, install: 'npm rebuild @kiln/plugin-backend-native' };
+    // Installed but not loadable (the addon did not build): `auto` says so in one line as it falls back.
+    if (!load.ok) return { ok: false, reason: load.reason, install: 'npm rebuild @kiln/plugin-backend-native', warn: true };
     return { ok: true };
   }
 
