@@ -14,6 +14,7 @@ const tf = require('@tensorflow/tfjs-core');
 const { WasmBackend } = require(path.join(__dirname, '../packages/plugin-backend-wasm/dist'));
 const { AdamWOptimizer } = require(path.join(__dirname, '../packages/plugin-train-basics/dist'));
 const { buildBert, saveHuggingFace } = require(path.join(__dirname, '../packages/plugin-bert/dist'));
+const { profileKernels } = require(path.join(__dirname, '../packages/core/dist'));
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -61,44 +62,13 @@ function layoutCheck(py, log) {
 }
 
 /** Per-kernel self time of one call of `fn` (kernels wrapped with timers, inner kernels charged separately). */
-function profile(fn) {
-  const backend = tf.getBackend();
-  const originals = tf.getKernelsForBackend(backend);
-  const byKernel = new Map();
-  const stack = [];
-  for (const config of originals) {
-    const inner = config.kernelFunc;
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (kernelArgs) => {
-        stack.push(0);
-        const t0 = process.hrtime.bigint();
-        const out = inner(kernelArgs);
-        const total = Number(process.hrtime.bigint() - t0) / 1e6;
-        const children = stack.pop();
-        if (stack.length > 0) stack[stack.length - 1] += total;
-        const e = byKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += total - children;
-        e.calls++;
-        byKernel.set(config.kernelName, e);
-        return out;
-      },
-    });
-  }
-  const t0 = process.hrtime.bigint();
-  try {
-    fn();
-  } finally {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, backend);
-      tf.registerKernel(config);
-    }
-  }
-  return { stepMs: seconds(t0) * 1000, rows: [...byKernel].sort((x, y) => y[1].ms - x[1].ms) };
+/** Self time per kernel (core's profileKernels), in the rows this bench prints. */
+async function profile(fn) {
+  const p = await profileKernels(fn);
+  return { stepMs: p.totalMs, rows: p.kernels.map((k) => [k.kernel, { ms: k.ms, calls: k.calls }]) };
 }
 
-function kilnThroughput(log) {
+async function kilnThroughput(log) {
   const model = buildBert(
     { size: 'mini', hiddenSize: SHAPE.hidden, numLayers: SHAPE.layers, numHeads: SHAPE.heads, intermediateSize: SHAPE.intermediate, vocabSize: SHAPE.vocab },
     { dataset: dataset('classification', ['a', 'b'], SHAPE.vocab), seed: 0 },
@@ -138,7 +108,7 @@ function kilnThroughput(log) {
   t0 = process.hrtime.bigint();
   for (let i = 0; i < INFER_STEPS; i++) infer();
   const inference = (BATCH * INFER_STEPS) / seconds(t0);
-  const profiled = args.includes('--profile') ? { train: profile(step), infer: profile(infer) } : undefined;
+  const profiled = args.includes('--profile') ? { train: await profile(step), infer: await profile(infer) } : undefined;
   optimizer.dispose();
   model.dispose();
   tf.dispose([y, ...Object.values(inputs)]);
@@ -156,7 +126,7 @@ async function main() {
     layoutCheck(py, log);
   }
   log('kiln wasm (Trainer step: grads, global-norm clip 1.0, AdamW):');
-  const wasm = kilnThroughput(log);
+  const wasm = await kilnThroughput(log);
   results.wasm = { train: wasm.train, inference: wasm.inference };
   log(`  train ${wasm.train.toFixed(2)} seq/s, inference ${wasm.inference.toFixed(2)} seq/s`);
   if (wasm.profiled) {

@@ -72,42 +72,11 @@ function bertModel(tf) {
   return { step, samples: B };
 }
 
-/** Self time per kernel of one step (as bench/resnet.js --profile). */
-function profile(tf, step) {
-  const backend = tf.getBackend();
-  const originals = tf.getKernelsForBackend(backend);
-  const byKernel = new Map();
-  const stack = [];
-  for (const config of originals) {
-    const inner = config.kernelFunc;
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (a) => {
-        stack.push(0);
-        const t0 = process.hrtime.bigint();
-        const out = inner(a);
-        const total = Number(process.hrtime.bigint() - t0) / 1e6;
-        const children = stack.pop();
-        if (stack.length > 0) stack[stack.length - 1] += total;
-        const e = byKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += total - children;
-        e.calls++;
-        byKernel.set(config.kernelName, e);
-        return out;
-      },
-    });
-  }
-  const t0 = process.hrtime.bigint();
-  try {
-    step();
-  } finally {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, backend);
-      tf.registerKernel(config);
-    }
-  }
-  return { stepMs: seconds(t0) * 1000, rows: [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([n, e]) => [n, +e.ms.toFixed(1), e.calls]) };
+/** Self time per kernel of one step (core's profileKernels), top 25 as [kernel, ms, calls]. */
+async function profile(step) {
+  const { profileKernels } = require(path.join(__dirname, '../packages/core/dist'));
+  const p = await profileKernels(step);
+  return { stepMs: p.totalMs, rows: p.kernels.slice(0, 25).map((k) => [k.kernel, +k.ms.toFixed(1), k.calls]) };
 }
 
 async function worker(kind, backend, steps) {
@@ -121,7 +90,7 @@ async function worker(kind, backend, steps) {
   const rate = (samples * steps) / seconds(t0);
   if (tf.memory().numTensors !== tensors) throw new Error(`tensor leak: ${tensors} → ${tf.memory().numTensors}`);
   const out = { rate, threads: info.threads, isa: info.details?.isa };
-  if (flag('--profile')) out.profile = profile(tf, step);
+  if (flag('--profile')) out.profile = await profile(step);
   console.log(JSON.stringify(out));
 }
 
