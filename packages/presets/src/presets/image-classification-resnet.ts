@@ -11,8 +11,8 @@ import type { KilnConfigInput } from '@kiln/core';
  * list (at 5e-4 over a few hundred steps it shrinks them by < 1 %).
  *
  * Meant for real image folders and long runs: on the 2000-image generated shapes set it did not
- * leave chance accuracy within 10 epochs (see `image-classification`, which is why that preset,
- * the README's main job, keeps its small CNN). ~23 s of one core per epoch on wasm.
+ * leave chance accuracy within 14 epochs (see `image-classification`, which is why that preset,
+ * the README's main job, keeps its small CNN). ~19 s per epoch (2000 + 500 images) on wasm.
  */
 const imageClassificationResnet: KilnConfigInput = {
   extends: '@kiln/presets/image-classification',
