@@ -16,13 +16,8 @@ const EXTRA: Record<string, RegExp> = {
   '@kiln/cli': /^(bin\/kiln\.js|templates\/.+)$/,
   'create-kiln': /^bin\/create-kiln\.js$/,
 };
-/**
- * tsc -b writes dist/.tsbuildinfo into every package's dist; it is harmless but should not ship.
- * Tolerated here until each package excludes it (`"files": [..., "!dist/.tsbuildinfo"]`, as @kiln/cli does) or
- * its tsconfig sets tsBuildInfoFile outside dist (listed in the #11 report).
- */
-const TOLERATED = /^dist\/\.tsbuildinfo$/;
-const FIXED = new Set(['@kiln/cli', 'create-kiln']);
+/** tsc -b writes dist/.tsbuildinfo into every package's dist; every package excludes it (`"!dist/.tsbuildinfo"` in `files`). */
+const BUILD_INFO = /^dist\/\.tsbuildinfo$/;
 
 let install: PackedInstall;
 let packed: PackEntry[];
@@ -38,8 +33,7 @@ describe('npm pack of the published packages', () => {
       const files = p.files.map((f) => f.path);
       const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'packages', p.name.replace(/^@kiln\//, ''), 'package.json'), 'utf8'));
       expect({ name: p.name, hasPackageJson: files.includes('package.json') }).toEqual({ name: p.name, hasPackageJson: true });
-      const tolerated = (f: string) => !FIXED.has(p.name) && TOLERATED.test(f);
-      const stray = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'LICENSE' || (f.startsWith('dist/') && !TOLERATED.test(f) && !/\.test\.|\/test\//.test(f)) || tolerated(f) || EXTRA[p.name]?.test(f)));
+      const stray = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'LICENSE' || (f.startsWith('dist/') && !BUILD_INFO.test(f) && !/\.test\.|\/test\//.test(f)) || EXTRA[p.name]?.test(f)));
       expect({ name: p.name, stray }).toEqual({ name: p.name, stray: [] });
       expect(files.filter((f) => !f.startsWith('templates/')).some((f) => /^(src|test)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toBe(false);
       if (fs.existsSync(path.join(REPO, 'packages', p.name.replace(/^@kiln\//, ''), 'README.md'))) expect(files).toContain('README.md');

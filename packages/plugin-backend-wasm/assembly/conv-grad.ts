@@ -598,3 +598,39 @@ export function biasActivation(c: usize, bias: usize, rows: i32, n: i32, relu: i
     }
   }
 }
+
+/**
+ * Σ x² over `n` floats at `x` (the gradient-norm monitor's kernel). Four f32x4 accumulators
+ * over blocks of 4096 floats, each block's total added into an f64, so the float32 error stays
+ * that of a 4096-term sum however large the tensor.
+ */
+export function sumSquares(x: usize, n: i32): f64 {
+  let total: f64 = 0;
+  for (let b0 = 0; b0 < n; b0 += 4096) {
+    const b1 = min(n, b0 + 4096);
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let i = b0;
+    for (; i + 16 <= b1; i += 16) {
+      const p = x + <usize>(i * 4);
+      const v0 = v128.load(p);
+      const v1 = v128.load(p + 16);
+      const v2 = v128.load(p + 32);
+      const v3 = v128.load(p + 48);
+      a0 = f32x4.add(a0, f32x4.mul(v0, v0));
+      a1 = f32x4.add(a1, f32x4.mul(v1, v1));
+      a2 = f32x4.add(a2, f32x4.mul(v2, v2));
+      a3 = f32x4.add(a3, f32x4.mul(v3, v3));
+    }
+    const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    let block: f64 = <f64>f32x4.extract_lane(s, 0) + <f64>f32x4.extract_lane(s, 1) + <f64>f32x4.extract_lane(s, 2) + <f64>f32x4.extract_lane(s, 3);
+    for (; i < b1; i++) {
+      const v = <f64>load<f32>(x + <usize>(i * 4));
+      block += v * v;
+    }
+    total += block;
+  }
+  return total;
+}

@@ -3,6 +3,7 @@ import { GLOBAL_NORM_KERNEL, globalNorm } from '@kiln/core';
 import { CpuBackend } from '../src/cpu-backend';
 import { WasmBackend } from '../src/wasm-backend';
 import { randomValues } from './helpers';
+import { kilnWasm, type WasmBackendInternals } from '../src/kernels/kiln-wasm';
 
 // Odd sizes (tail of the 4-way unrolled loop), a scalar, and a large tensor.
 const SHAPES = [[3, 5], [7], [], [33, 17], [257, 129]];
@@ -24,6 +25,8 @@ describe.each([
   it('is registered, so the Trainer uses one kernel', () => {
     expect(tf.getBackend()).toBe(name);
     expect(tf.getKernel(GLOBAL_NORM_KERNEL, name)).toBeDefined();
+    // On wasm the norm runs in Kiln's SIMD module over tfjs-wasm's memory (the JS loop is the fallback).
+    if (name === 'wasm') expect(kilnWasm(tf.backend() as unknown as WasmBackendInternals)?.sumSquares).toBeInstanceOf(Function);
   });
 
   it('equals the float64 norm of all values together', () => {

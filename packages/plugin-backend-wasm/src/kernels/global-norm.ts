@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GLOBAL_NORM_KERNEL } from '@kiln/core';
+import { kilnWasm, type WasmBackendInternals } from './kiln-wasm';
 
 /** What this kernel needs of tfjs-wasm's backend: where a tensor's floats live in the heap. */
 interface WasmBackendLike {
@@ -45,11 +46,13 @@ export const globalNormKernels: tf.KernelConfig[] = [
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
       const wasm = backend as unknown as WasmBackendLike;
+      // Kiln's SIMD kernel over tfjs-wasm's memory when it is there (≈10× the JS loop), else JS.
+      const simd = kilnWasm(backend as unknown as WasmBackendInternals);
       let total = 0;
       for (const t of Object.values(inputs) as tf.TensorInfo[]) {
         const size = t.shape.reduce((p, s) => p * s, 1);
         const offset = wasm.dataIdMap.get(t.dataId)!.memoryOffset;
-        total += sumOfSquares(new Float32Array(wasm.wasm.HEAPU8.buffer, offset, size));
+        total += simd ? simd.sumSquares(offset, size) : sumOfSquares(new Float32Array(wasm.wasm.HEAPU8.buffer, offset, size));
       }
       const out = wasm.makeOutput([], 'float32');
       wasm.typedArrayFromHeap(out)[0] = Math.sqrt(total);

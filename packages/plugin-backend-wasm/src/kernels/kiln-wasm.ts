@@ -42,6 +42,8 @@ interface KilnWasmExports {
   transposeKeepInner(x: number, out: number, meta: number, outerRank: number, inner: number): void;
   biasActivation(c: number, bias: number, rows: number, n: number, relu: number): void;
   sumMiddle(x: number, out: number, tmp: number, outer: number, reduce: number, inner: number, scale: number): void;
+  /** Σ x² over n floats at byte offset x (SIMD, float64 across blocks). */
+  sumSquares(x: number, n: number): number;
 }
 
 let cached: { memory: WasmMemory; exports: KilnWasmExports } | undefined;
