@@ -8,6 +8,7 @@ const path = require('node:path');
 const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');
 const { WasmBackend, CpuBackend, backendInfo } = require(path.join(__dirname, '../packages/plugin-backend-wasm/dist'));
+const { profileStep } = require('./lib/kernel-profile');
 
 const QUICK = process.argv.includes('--quick');
 const PROFILE = process.argv.includes('--profile');
@@ -65,54 +66,12 @@ function kernels() {
   return results;
 }
 
-/**
- * Self time per kernel of one call of step: every kernel of the active backend is wrapped with
- * a timer; kernels built from other kernels are charged only for their own work.
- */
-function profile(step) {
-  const backend = tf.getBackend();
-  const originals = tf.getKernelsForBackend(backend);
-  const byKernel = new Map();
-  const stack = [];
-  for (const config of originals) {
-    const inner = config.kernelFunc;
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        stack.push(0);
-        const t0 = process.hrtime.bigint();
-        const out = inner(args);
-        const total = Number(process.hrtime.bigint() - t0) / 1e6;
-        const children = stack.pop();
-        if (stack.length > 0) stack[stack.length - 1] += total;
-        const e = byKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += total - children;
-        e.calls++;
-        byKernel.set(config.kernelName, e);
-        return out;
-      },
-    });
-  }
-  const t0 = process.hrtime.bigint();
-  try {
-    step();
-  } finally {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, backend);
-      tf.registerKernel(config);
-    }
-  }
-  const stepMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { stepMs, rows: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
-}
-
 const profiles = [];
 
 function maybeProfile(label, step) {
   if (!PROFILE || tf.getBackend() !== 'wasm') return;
   step();
-  profiles.push({ label, ...profile(step) });
+  profiles.push({ label, ...profileStep(step) });
 }
 
 /** wasm only (the cpu backend takes minutes per call here): ResNet-18 CIFAR layer shapes at batch 64. */

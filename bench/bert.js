@@ -14,7 +14,7 @@ const tf = require('@tensorflow/tfjs-core');
 const { WasmBackend } = require(path.join(__dirname, '../packages/plugin-backend-wasm/dist'));
 const { AdamWOptimizer } = require(path.join(__dirname, '../packages/plugin-train-basics/dist'));
 const { buildBert, saveHuggingFace } = require(path.join(__dirname, '../packages/plugin-bert/dist'));
-const { profileKernels } = require(path.join(__dirname, '../packages/core/dist'));
+const { profileStep } = require('./lib/kernel-profile');
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -62,12 +62,6 @@ function layoutCheck(py, log) {
 }
 
 /** Per-kernel self time of one call of `fn` (kernels wrapped with timers, inner kernels charged separately). */
-/** Self time per kernel (core's profileKernels), in the rows this bench prints. */
-async function profile(fn) {
-  const p = await profileKernels(fn);
-  return { stepMs: p.totalMs, rows: p.kernels.map((k) => [k.kernel, { ms: k.ms, calls: k.calls }]) };
-}
-
 async function kilnThroughput(log) {
   const model = buildBert(
     { size: 'mini', hiddenSize: SHAPE.hidden, numLayers: SHAPE.layers, numHeads: SHAPE.heads, intermediateSize: SHAPE.intermediate, vocabSize: SHAPE.vocab },
@@ -108,7 +102,7 @@ async function kilnThroughput(log) {
   t0 = process.hrtime.bigint();
   for (let i = 0; i < INFER_STEPS; i++) infer();
   const inference = (BATCH * INFER_STEPS) / seconds(t0);
-  const profiled = args.includes('--profile') ? { train: await profile(step), infer: await profile(infer) } : undefined;
+  const profiled = args.includes('--profile') ? { train: profileStep(step), infer: profileStep(infer) } : undefined;
   optimizer.dispose();
   model.dispose();
   tf.dispose([y, ...Object.values(inputs)]);

@@ -72,13 +72,6 @@ function bertModel(tf) {
   return { step, samples: B };
 }
 
-/** Self time per kernel of one step (core's profileKernels), top 25 as [kernel, ms, calls]. */
-async function profile(step) {
-  const { profileKernels } = require(path.join(__dirname, '../packages/core/dist'));
-  const p = await profileKernels(step);
-  return { stepMs: p.totalMs, rows: p.kernels.slice(0, 25).map((k) => [k.kernel, +k.ms.toFixed(1), k.calls]) };
-}
-
 async function worker(kind, backend, steps) {
   const tf = loadTf();
   const info = await activate(backend);
@@ -90,7 +83,11 @@ async function worker(kind, backend, steps) {
   const rate = (samples * steps) / seconds(t0);
   if (tf.memory().numTensors !== tensors) throw new Error(`tensor leak: ${tensors} → ${tf.memory().numTensors}`);
   const out = { rate, threads: info.threads, isa: info.details?.isa };
-  if (flag('--profile')) out.profile = await profile(step);
+  if (flag('--profile')) {
+    const { profileStep } = require('./lib/kernel-profile');
+    const { stepMs, rows } = profileStep(step);
+    out.profile = { stepMs, rows: rows.slice(0, 25).map(([n, e]) => [n, +e.ms.toFixed(1), e.calls]) };
+  }
   console.log(JSON.stringify(out));
 }
 

@@ -6,6 +6,7 @@
 // --profile adds a per-kernel profile of one wasm training step. Needs a build (`npm run build`).
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { profileStep } = require('./lib/kernel-profile');
 const fs = require('node:fs');
 const tf = require('@tensorflow/tfjs-core');
 const { WasmBackend, CpuBackend } = require(path.join(__dirname, '../packages/plugin-backend-wasm/dist'));
@@ -56,7 +57,7 @@ function kilnThroughput(model, log, withProfile) {
   t0 = process.hrtime.bigint();
   for (let i = 0; i < INFER_STEPS; i++) infer();
   const inference = (BATCH * INFER_STEPS) / seconds(t0);
-  const profiled = withProfile ? profile(step) : undefined;
+  const profiled = withProfile ? profileStep(step) : undefined;
   optimizer.dispose();
   tf.dispose([x, y]);
   return { train, inference, profiled };
@@ -90,49 +91,6 @@ function torchThroughput() {
     return JSON.parse(r.stdout.trim().split('\n').pop());
   }
   return undefined;
-}
-
-/**
- * Self time per kernel of one training step: every kernel registered for the active backend is
- * wrapped with a timer; kernels built from other kernels (Kiln's wasm gradients) are charged only
- * for their own work, their inner kernels separately. (tf.profile fails on this model in tfjs 4.22.)
- */
-function profile(step) {
-  const backend = tf.getBackend();
-  const originals = tf.getKernelsForBackend(backend);
-  const byKernel = new Map();
-  const stack = [];
-  for (const config of originals) {
-    const inner = config.kernelFunc;
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        stack.push(0);
-        const t0 = process.hrtime.bigint();
-        const out = inner(args);
-        const total = Number(process.hrtime.bigint() - t0) / 1e6;
-        const children = stack.pop();
-        if (stack.length > 0) stack[stack.length - 1] += total;
-        const e = byKernel.get(config.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += total - children;
-        e.calls++;
-        byKernel.set(config.kernelName, e);
-        return out;
-      },
-    });
-  }
-  const t0 = process.hrtime.bigint();
-  try {
-    step();
-  } finally {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, backend);
-      tf.registerKernel(config);
-    }
-  }
-  const stepMs = seconds(t0) * 1000;
-  return { stepMs, rows: [...byKernel].sort((a, b) => b[1].ms - a[1].ms) };
 }
 
 async function main() {
