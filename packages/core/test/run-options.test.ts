@@ -180,6 +180,16 @@ describe('run options', () => {
     expect(JSON.parse(metadata.kiln).optimizer.iterations).toBe(4); // 64 rows / 16: this run's steps only
   });
 
+  it('two runs started in the same second get their own directories', async () => {
+    const cwd = project();
+    const config = base({ trainer: { epochs: 1, batchSize: 16 } });
+    const [a, b, c] = [await run(config, cwd), await run(config, cwd), await run(config, cwd)];
+    expect(new Set([a.runDir, b.runDir, c.runDir]).size).toBe(3);
+    const names = [a, b, c].map((r) => path.basename(r.runDir));
+    // <yyyymmdd-hhmmss>-<model>, then -2, -3 when that name is taken.
+    for (const name of names) expect(name).toMatch(/^\d{8}-\d{6}-linear(-\d+)?$/);
+  });
+
   it('refuses resume together with initWeights', async () => {
     const cwd = project();
     const error = await run(base(), cwd, { resume: true, initWeights: 'x' }).catch((e) => e);

@@ -83,6 +83,13 @@ function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
+/** `<outputDir>/<base>`, or `<base>-2`, `-3`… when runs started in the same second already took it. */
+function freshRunDir(outputDir: string, base: string): string {
+  let dir = path.join(outputDir, base);
+  for (let n = 2; fs.existsSync(dir); n++) dir = path.join(outputDir, `${base}-${n}`);
+  return dir;
+}
+
 function newestRun(outputDir: string): string | undefined {
   if (!fs.existsSync(outputDir)) return undefined;
   return fs
@@ -214,7 +221,9 @@ export async function trainResolved(resolved: ResolvedConfig, options: TrainOpti
   const resume = options.resume ? resolveResume(options.resume, outputDir, cwd) : undefined;
   const initWeights = options.initWeights ? checkpointOf(options.initWeights, cwd, '--init-weights') : undefined;
   const modelType = resolved.config.model?.type ?? 'model';
-  const runDir = options.runDir ? path.resolve(cwd, options.runDir) : resume?.runDir ?? path.join(outputDir, resolved.config.output.name ?? `${stamp(new Date())}-${modelType}`);
+  const runDir = options.runDir
+    ? path.resolve(cwd, options.runDir)
+    : resume?.runDir ?? (resolved.config.output.name ? path.join(outputDir, resolved.config.output.name) : freshRunDir(outputDir, `${stamp(new Date())}-${modelType}`));
   const continuing = resume !== undefined && path.resolve(resume.runDir) === runDir;
   if (!continuing && fs.existsSync(lastCheckpoint(runDir) ?? '\0')) {
     throw new UsageError(`run directory ${runDir} already has checkpoints`, { where: options.runDir ? 'runDir' : 'output.name', hint: 'use --resume to continue it, or choose another output.name' });
