@@ -259,7 +259,7 @@ async function retrainWith(backend: RetrainStore, request: RetrainRequest, name:
       tracker: { type: 'mlflow', uri: backend.uri, experiment: name, register: false },
     };
     const trainResolvedConfig = await resolveConfig({ cwd: baseDir, inline: trainConfig, search: false });
-    const runName = `retrain-${name}-${stamp(started)}-${decisionRunId.slice(0, 8)}`;
+    const runName = `retrain-${name}-${stamp(started)}-${decisionRunId}`;
     const trained = await trainResolved(trainResolvedConfig, {
       cwd,
       logger: request.logger,
