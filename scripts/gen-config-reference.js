@@ -4,6 +4,7 @@
 //   node scripts/gen-config-reference.js           write the file
 //   node scripts/gen-config-reference.js --check   exit 1 when the committed file differs
 // It loads the built packages (npm run build first).
+const { writeOrCheck } = require('./lib/generated-file');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -84,22 +85,7 @@ async function generate() {
 }
 
 async function main() {
-  const text = await generate();
-  if (process.argv.includes('--check')) {
-    const committed = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
-    if (committed !== text) {
-      const a = committed.split('\n');
-      const b = text.split('\n');
-      const first = a.findIndex((line, i) => line !== b[i]);
-      const at = first === -1 ? Math.min(a.length, b.length) : first;
-      process.stderr.write(`first difference at line ${at + 1}:\n- ${a[at] ?? '(end)'}\n+ ${b[at] ?? '(end)'}\n`);
-      process.stderr.write('docs/configuration.md is out of date with the schemas: run `node scripts/gen-config-reference.js` and commit it.\n');
-      process.exitCode = 1;
-    }
-    return;
-  }
-  if (process.argv.includes('--stdout')) process.stdout.write(text);
-  else fs.writeFileSync(OUT, text);
+  writeOrCheck(OUT, await generate(), { what: 'the schemas', script: 'scripts/gen-config-reference.js' });
 }
 
 module.exports = { generate };

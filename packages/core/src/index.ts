@@ -24,4 +24,5 @@ export * from './engine/collate';
 export * from './engine/seeded-random';
 export * from './engine/trainer';
 export * from './engine/profile';
+export * from './engine/gradients';
 export * from './engine/api';

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
+import { ensureGradients, BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
 import { loadAddon, type NativeAddon } from './addon';
-import { ensureGradients } from './gradients';
 import { NATIVE_TF_BACKEND, registerNativeBackend } from './kernels/register';
 import { registerBatchNormGradient, registerReluGradient } from './kernels/batch-norm-grad';
 

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
+import { ensureGradients, BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
 import { packageVersion } from './wasm-files';
-import { ensureGradients } from './gradients';
 import { registerGlobalNorm } from './kernels/global-norm';
 
 export const cpuBackendOptions = z.strictObject({});

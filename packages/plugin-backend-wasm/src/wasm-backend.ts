@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
+import { ensureGradients, BackendError, type Availability, type Backend, type BackendInfo } from '@kiln/core';
 import { registerTrainingKernels } from './kernels/register';
 import { registerGlobalNorm } from './kernels/global-norm';
-import { ensureGradients } from './gradients';
 import { backendInfo, noteAddedKernels } from './info';
 import { packageVersion, wasmBinaryDir } from './wasm-files';
 
