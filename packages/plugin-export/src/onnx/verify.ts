@@ -46,14 +46,31 @@ export function sampleInputs(model: LayersModel, batch: number, seed = 7): { dat
   });
 }
 
+/** An ONNX Runtime session for `bytes`; a graph ONNX Runtime rejects is a converter bug. */
+async function createSession(bytes: Uint8Array, what: string, where: string | undefined, hint: string): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes);
+  } catch (cause) {
+    throw new TrainingError(`ONNX Runtime rejected the exported ${what}: ${(cause as Error).message}`, { where, hint, cause });
+  }
+}
+
+/** The larger of `max` and the largest |got - expected| (Infinity for a NaN difference). */
+function maxDifference(got: Float32Array, expected: Float32Array, max: number, context: string, where: string | undefined, hint: string): number {
+  if (got.length !== expected.length) {
+    throw new TrainingError(`ONNX output has ${got.length} values but Kiln's has ${expected.length} (${context})`, { where, hint });
+  }
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i] - expected[i]);
+    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : Math.max(max, d);
+  }
+  return max;
+}
+
 /** Runs the ONNX model in ONNX Runtime and the tfjs model on the same inputs; throws if they differ. */
 export async function verifyOnnx(model: LayersModel, bytes: Uint8Array, inputNames: string[], outputName: string, options: { tolerance: number; batchSizes: number[]; where?: string }): Promise<VerifyReport> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes);
-  } catch (cause) {
-    throw new TrainingError(`ONNX Runtime rejected the exported graph: ${(cause as Error).message}`, { where: options.where, hint: 'this is a converter bug; export with --format tfjs meanwhile', cause });
-  }
+  const bug = 'this is a converter bug; export with --format tfjs meanwhile';
+  const session = await createSession(bytes, 'graph', options.where, bug);
   let maxAbsDiff = 0;
   try {
     for (const batch of options.batchSizes) {
@@ -67,13 +84,7 @@ export async function verifyOnnx(model: LayersModel, bytes: Uint8Array, inputNam
         const y = model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor;
         return y.dataSync().slice() as Float32Array;
       });
-      if (got.length !== expected.length) {
-        throw new TrainingError(`ONNX output has ${got.length} values but Kiln's has ${expected.length} (batch ${batch})`, { where: options.where, hint: 'this is a converter bug; export with --format tfjs meanwhile' });
-      }
-      for (let i = 0; i < got.length; i++) {
-        const d = Math.abs(got[i] - expected[i]);
-        if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d);
-      }
+      maxAbsDiff = maxDifference(got, expected, maxAbsDiff, `batch ${batch}`, options.where, bug);
     }
   } finally {
     await session.release();
@@ -115,12 +126,8 @@ export async function verifyBertOnnx(
   outputName: string,
   options: { tolerance: number; batchSizes: number[]; lengths?: number[]; where?: string },
 ): Promise<VerifyReport> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes);
-  } catch (cause) {
-    throw new TrainingError(`ONNX Runtime rejected the exported BERT graph: ${(cause as Error).message}`, { where: options.where, hint: 'this is a converter bug; report it with the model config', cause });
-  }
+  const bug = 'this is a converter bug; report it with the model config';
+  const session = await createSession(bytes, 'BERT graph', options.where, bug);
   const c = model.bertConfig;
   const lengths = (options.lengths ?? [8, 5]).map((l) => Math.min(l, c.max_position_embeddings));
   let maxAbsDiff = 0;
@@ -136,13 +143,7 @@ export async function verifyBertOnnx(
           const y = model.apply({ input_ids: tf.tensor2d(ids, [batch, length], 'int32'), attention_mask: tf.tensor2d(mask, [batch, length], 'int32'), token_type_ids: tf.tensor2d(types, [batch, length], 'int32') }, { training: false });
           return y.dataSync().slice() as Float32Array;
         });
-        if (got.length !== expected.length) {
-          throw new TrainingError(`ONNX output has ${got.length} values but Kiln's has ${expected.length} (batch ${batch}, length ${length})`, { where: options.where, hint: 'this is a converter bug; report it with the model config' });
-        }
-        for (let i = 0; i < got.length; i++) {
-          const d = Math.abs(got[i] - expected[i]);
-          if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d);
-        }
+        maxAbsDiff = maxDifference(got, expected, maxAbsDiff, `batch ${batch}, length ${length}`, options.where, bug);
       }
     }
   } finally {
