@@ -23,6 +23,18 @@ export const AdamWOptions = z.strictObject({
 });
 export type AdamWOptions = z.output<typeof AdamWOptions>;
 
+/**
+ * Adam's moment estimates (Kingma & Ba 2015): m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², written
+ * to the slots and returned (before bias correction). Shared by Adam, AdamW and LAMB.
+ */
+export function updateMoments(m: tf.Variable, v: tf.Variable, g: tf.Tensor, beta1: number, beta2: number): [tf.Tensor, tf.Tensor] {
+  const mNext = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+  const vNext = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+  m.assign(mNext);
+  v.assign(vNext);
+  return [mNext, vNext];
+}
+
 /** Adam as `torch.optim.Adam`: bias-corrected moments, p ← p − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε). */
 export class AdamOptimizer extends SlottedOptimizer {
   readonly name: string = 'adam';
@@ -38,12 +50,7 @@ export class AdamOptimizer extends SlottedOptimizer {
 
   protected adamUpdate(u: ParameterUpdate, g: tf.Tensor, lr: number, t: number): void {
     const { beta1, beta2, epsilon, amsgrad } = this.options;
-    const m = this.slot(u, 'm').variable;
-    const v = this.slot(u, 'v').variable;
-    const mNext = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-    const vNext = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-    m.assign(mNext);
-    v.assign(vNext);
+    const [mNext, vNext] = updateMoments(this.slot(u, 'm').variable, this.slot(u, 'v').variable, g, beta1, beta2);
     let second: tf.Tensor = vNext;
     if (amsgrad) {
       const vMax = this.slot(u, 'vMax').variable;

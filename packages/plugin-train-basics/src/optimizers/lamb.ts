@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParameterUpdate } from '@kiln/core';
 import { z } from 'zod';
 import { SlottedOptimizer } from './slotted-optimizer';
+import { updateMoments } from './adam';
 
 export const LambOptions = z.strictObject({
   lr: z.number().positive().default(1e-3).describe('Base learning rate; the engine reads it and the schedule scales it per step.'),
@@ -27,12 +28,7 @@ export class LambOptimizer extends SlottedOptimizer {
   protected update(u: ParameterUpdate, lr: number, t: number): void {
     const { beta1, beta2, epsilon, weightDecay } = this.options;
     const g = u.gradient;
-    const m = this.slot(u, 'm').variable;
-    const v = this.slot(u, 'v').variable;
-    const mNext = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-    const vNext = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-    m.assign(mNext);
-    v.assign(vNext);
+    const [mNext, vNext] = updateMoments(this.slot(u, 'm').variable, this.slot(u, 'v').variable, g, beta1, beta2);
     const mHat = tf.div(mNext, 1 - beta1 ** t);
     const vHat = tf.div(vNext, 1 - beta2 ** t);
     let r = tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon));
