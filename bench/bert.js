@@ -23,7 +23,7 @@ const SEQ = 128;
 const BATCH = 16;
 const TRAIN_STEPS = QUICK ? 1 : 4;
 const INFER_STEPS = QUICK ? 2 : 6;
-const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const { throughput, seconds } = require('./lib/throughput');
 const dataset = (task, classNames, vocabSize) => ({ task, inputs: [], targetShape: [], targetDtype: 'int32', classNames, extra: { vocabSize } });
 
 function python() {
@@ -89,19 +89,8 @@ async function kilnThroughput(log) {
     optimizer.step(variables.map((variable, i) => ({ name: names[i], variable, gradient: clipped[i] })), 1e-4);
     tf.dispose([value, norm, ...list, ...(scale === 1 ? [] : clipped)]);
   };
-  let t0 = process.hrtime.bigint();
-  step();
-  log(`  first step (warm-up) ${seconds(t0).toFixed(1)} s`);
-  const tensors = tf.memory().numTensors;
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < TRAIN_STEPS; i++) step();
-  const train = (BATCH * TRAIN_STEPS) / seconds(t0);
-  if (tf.memory().numTensors !== tensors) throw new Error(`tensor leak: ${tensors} → ${tf.memory().numTensors}`);
   const infer = () => tf.tidy(() => model.apply(inputs, { training: false }).dataSync());
-  infer();
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < INFER_STEPS; i++) infer();
-  const inference = (BATCH * INFER_STEPS) / seconds(t0);
+  const { train, inference } = throughput(tf, { step, infer, samples: BATCH, trainSteps: TRAIN_STEPS, inferSteps: INFER_STEPS, log });
   const profiled = args.includes('--profile') ? { train: profileStep(step), infer: profileStep(infer) } : undefined;
   optimizer.dispose();
   model.dispose();

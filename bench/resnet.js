@@ -33,7 +33,7 @@ function data(batch) {
   };
 }
 
-const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const { throughput, seconds } = require('./lib/throughput');
 
 /** Training and inference images/s with the Kiln Trainer's step: optimizer.minimize over model.apply. */
 function kilnThroughput(model, log, withProfile) {
@@ -44,19 +44,8 @@ function kilnThroughput(model, log, withProfile) {
     loss.dataSync();
     loss.dispose();
   };
-  let t0 = process.hrtime.bigint();
-  step();
-  log(`  first step (warm-up) ${seconds(t0).toFixed(1)} s`);
-  const tensors = tf.memory().numTensors;
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < TRAIN_STEPS; i++) step();
-  const train = (BATCH * TRAIN_STEPS) / seconds(t0);
-  if (tf.memory().numTensors !== tensors) throw new Error(`tensor leak: ${tensors} → ${tf.memory().numTensors}`);
   const infer = () => tf.tidy(() => model.apply(x, { training: false }).dataSync());
-  infer();
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < INFER_STEPS; i++) infer();
-  const inference = (BATCH * INFER_STEPS) / seconds(t0);
+  const { train, inference } = throughput(tf, { step, infer, samples: BATCH, trainSteps: TRAIN_STEPS, inferSteps: INFER_STEPS, log });
   const profiled = withProfile ? profileStep(step) : undefined;
   optimizer.dispose();
   tf.dispose([x, y]);
