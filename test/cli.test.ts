@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { removeProject, tempProject } from './helpers/project';
+import { KILN_BIN, removeProject, tempProject } from './helpers/project';
 
-const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'kiln.js');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeProject));
 
 function kiln(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, [KILN_BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

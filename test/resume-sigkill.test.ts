@@ -2,9 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors } from '@kiln/core';
-import { removeProject, tempProject } from './helpers/project';
+import { epochsLogged, KILN_BIN, removeProject, tempProject } from './helpers/project';
 
-const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'kiln.js');
 let dir: string;
 afterAll(() => removeProject(dir));
 
@@ -27,31 +26,28 @@ function weights(run: string): Record<string, number[]> {
   return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
 }
 
-const epochsLogged = (run: string) => {
-  const file = path.join(dir, 'runs', run, 'metrics.jsonl');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
-};
+const epochsDone = (run: string) => epochsLogged(path.join(dir, 'runs', run));
 
 it('kill -9 mid-epoch, then --resume, ends with the weights of an uninterrupted run', async () => {
   dir = tempProject({ 'kiln.config.yaml': CONFIG });
-  const full = spawnSync(process.execPath, [BIN, 'train', '--set', 'output.name=full'], { cwd: dir, encoding: 'utf8' });
+  const full = spawnSync(process.execPath, [KILN_BIN, 'train', '--set', 'output.name=full'], { cwd: dir, encoding: 'utf8' });
   expect(full.status).toBe(0);
 
-  const child = spawn(process.execPath, [BIN, 'train', '--set', 'output.name=cut'], { cwd: dir, stdio: 'ignore' });
+  const child = spawn(process.execPath, [KILN_BIN, 'train', '--set', 'output.name=cut'], { cwd: dir, stdio: 'ignore' });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   const deadline = Date.now() + 60_000;
-  while (epochsLogged('cut') < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (epochsDone('cut') < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 150)); // into the third epoch
   child.kill('SIGKILL');
   expect(await exited).toBe('SIGKILL');
-  const done = epochsLogged('cut');
+  const done = epochsDone('cut');
   expect(done).toBeGreaterThanOrEqual(2);
   expect(done).toBeLessThan(5);
   const leftovers = fs.readdirSync(path.join(dir, 'runs', 'cut', 'checkpoints')).filter((f) => f.includes('.tmp-'));
   expect(leftovers).toEqual([]);
   readSafetensors(path.join(dir, 'runs', 'cut', 'checkpoints', 'last.safetensors'));
 
-  const resumed = spawnSync(process.execPath, [BIN, 'train', '--set', 'output.name=cut', '--resume', 'runs/cut'], { cwd: dir, encoding: 'utf8' });
+  const resumed = spawnSync(process.execPath, [KILN_BIN, 'train', '--set', 'output.name=cut', '--resume', 'runs/cut'], { cwd: dir, encoding: 'utf8' });
   expect(resumed.stderr).toMatch(/resumed from .*last\.safetensors at epoch [2-4]/);
   expect(resumed.status).toBe(0);
   const a = weights('full');

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { removeProject, tempProject } from './helpers/project';
+import { epochsLogged, KILN_BIN, removeProject, tempProject } from './helpers/project';
 
-const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'kiln.js');
 let dir: string;
 afterAll(() => removeProject(dir));
 
@@ -22,10 +21,7 @@ tracker:
   type: mlflow
 `;
 
-const epochsLogged = () => {
-  const file = path.join(dir, 'runs', 'stopped', 'metrics.jsonl');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
-};
+const epochsDone = () => epochsLogged(path.join(dir, 'runs', 'stopped'));
 
 /** Every run's meta.yaml under mlruns/, as text. */
 function runMetas(): string[] {
@@ -44,12 +40,12 @@ function runMetas(): string[] {
 
 it('SIGTERM marks the run KILLED in run.json and in the tracker, keeps its checkpoints, and exits 143', async () => {
   dir = tempProject({ 'kiln.config.yaml': CONFIG });
-  const child = spawn(process.execPath, [BIN, 'train', '--set', 'output.name=stopped'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [KILN_BIN, 'train', '--set', 'output.name=stopped'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
-  while (epochsLogged() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (epochsDone() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   child.kill('SIGTERM');
   expect(await exited).toBe(143);
   expect(stderr).toMatch(/SIGTERM: marking the run KILLED/);

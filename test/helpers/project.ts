@@ -17,3 +17,12 @@ export function tempProject(files: Record<string, string> = {}): string {
 export function removeProject(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/** The committed `kiln` launcher, spawned by the end-to-end tests. */
+export const KILN_BIN = path.resolve(__dirname, '..', '..', 'packages', 'cli', 'bin', 'kiln.js');
+
+/** Epochs a run has logged so far (lines of its metrics.jsonl), for tests that interrupt a run. */
+export function epochsLogged(runDir: string): number {
+  const file = path.join(runDir, 'metrics.jsonl');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+}
