@@ -10,44 +10,9 @@
 namespace kiln {
 namespace {
 
-// Floats of col2im scratch per pass (strided input gradient): big enough to amortise packing, small enough to stay in cache-ish.
-constexpr long kColBudget = 1L << 22;
-
 bool isPointwise(const ConvGeom& g) {
   return g.fH == 1 && g.fW == 1 && g.sH == 1 && g.sW == 1 && g.padT == 0 && g.padL == 0 && g.outH == g.inH &&
          g.outW == g.inW;
-}
-
-// The im2col matrix packed straight from the image into GEMM slivers: no col buffer (implicit GEMM).
-void packConvRows(const ConvGeom& g, const float* x, long i0, long k0, long mc, long kc, int mr, float* out) {
-  const long C = g.inC, rowLen = g.fW * C, plane = g.outH * g.outW;
-  for (long s = 0; s < mc; s += mr) {
-    float* sliver = out + (s / mr) * kc * mr;
-    for (int r = 0; r < mr; r++) {
-      float* dst = sliver + r;
-      if (s + r >= mc) {
-        for (long k = 0; k < kc; k++) dst[k * mr] = 0.f;
-        continue;
-      }
-      long p = i0 + s + r;
-      long b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
-      long k = 0;
-      while (k < kc) {
-        long kk = k0 + k;
-        long ky = kk / rowLen, kx = (kk % rowLen) / C, c = kk % C;
-        long len = std::min(C - c, kc - k);
-        long iy = oy * g.sH - g.padT + ky * g.dH, ix = ox * g.sW - g.padL + kx * g.dW;
-        float* d = dst + k * mr;
-        if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) {
-          for (long j = 0; j < len; j++) d[j * mr] = 0.f;
-        } else {
-          const float* src = x + ((b * g.inH + iy) * g.inW + ix) * C + c;
-          for (long j = 0; j < len; j++) d[j * mr] = src[j];
-        }
-        k += len;
-      }
-    }
-  }
 }
 
 // The transposed im2col matrix (rows = filter taps (ky, kx, c), columns = output pixels) packed straight
@@ -100,6 +65,131 @@ void packConvCols(const ConvGeom& g, const float* x, long i0, long p0, long mc, 
   }
 }
 
+
+// Grows, never shrinks; per JS thread (kernels run on it one at a time). slot 0..3.
+float* scratch(int slot, size_t n) {
+  thread_local std::vector<float> buffers[4];
+  std::vector<float>& v = buffers[slot];
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// dW[t][c][o] = Σ_p x[pixel(p, t)][c] · dy[p][o], computed transposed (rows o, columns c of tap t) so that the
+// image is read in place: B rows are pointers to nr channels of x, A is dy packed once per pixel block.
+void conv2dBackpropFilterIndirect(const ConvGeom& g, const float* x, const float* dy, float* df) {
+  const MicroKernel& uk = microKernel();
+  const int mr = uk.mr, nr = uk.nr;
+  const long C = g.inC, O = g.outC, T = g.fH * g.fW, P = g.batch * g.outH * g.outW, plane = g.outH * g.outW;
+  const long oTiles = (O + mr - 1) / mr, oPad = oTiles * mr, cSlivers = C / nr;
+  // Pixels per block: the packed dy block (kc × oPad) stays within ~256 KB of L2.
+  const long kcP = std::max(32L, std::min(512L, 65536L / oPad));
+  float* dwt = scratch(0, static_cast<size_t>(T * oPad * C));
+  const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
+  const long jobs = T * cSlivers;
+  parallelFor(jobs, 1, [&](long j0, long j1, int) {
+    std::vector<float> ap(static_cast<size_t>(kcP * oPad) + 16);
+    const long tFirst = j0 / cSlivers, tLast = (j1 - 1) / cSlivers;
+    std::vector<const float*> ptrs(static_cast<size_t>((tLast - tFirst + 1) * kcP));
+    for (long p0 = 0; p0 < P; p0 += kcP) {
+      const long kc = std::min(kcP, P - p0);
+      for (long ot = 0; ot < oTiles; ot++) {
+        float* dst = ap.data() + ot * kc * mr;
+        const long o0 = ot * mr, rows = std::min<long>(mr, O - o0);
+        for (long k = 0; k < kc; k++, dst += mr) {
+          const float* src = dy + (p0 + k) * O + o0;
+          long i = 0;
+          for (; i < rows; i++) dst[i] = src[i];
+          for (; i < mr; i++) dst[i] = 0.f;
+        }
+      }
+      for (long t = tFirst; t <= tLast; t++) {
+        const long ky = t / g.fW, kx = t % g.fW;
+        const float** pt = ptrs.data() + (t - tFirst) * kcP;
+        long p = p0, b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
+        for (long k = 0; k < kc; k++) {
+          long iy = oy * g.sH - g.padT + ky * g.dH, ix = ox * g.sW - g.padL + kx * g.dW;
+          pt[k] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? zeros.data() : x + ((b * g.inH + iy) * g.inW + ix) * C;
+          if (++ox == g.outW) {
+            ox = 0;
+            if (++oy == g.outH) {
+              oy = 0;
+              b++;
+            }
+          }
+        }
+      }
+      for (long j = j0; j < j1; j++) {
+        const long t = j / cSlivers, cs = j % cSlivers;
+        const float* const* pt = ptrs.data() + (t - tFirst) * kcP;
+        for (long ot = 0; ot < oTiles; ot++)
+          uk.cols(kc, ap.data() + ot * kc * mr, pt, cs * nr, dwt + (t * oPad + ot * mr) * C + cs * nr, C, p0 > 0);
+      }
+    }
+  });
+  parallelFor(T * C, 64, [&](long r0, long r1, int) {
+    for (long r = r0; r < r1; r++) {
+      const long t = r / C, c = r % C;
+      const float* src = dwt + t * oPad * C + c;
+      float* out = df + r * O;
+      for (long o = 0; o < O; o++) out[o] = src[o * C];
+    }
+  });
+}
+
+// Input gradient, one output phase at a time (a single phase at stride 1): the input pixels with (iy + padT) ≡ ry (mod sH) and
+// likewise in x receive exactly the taps with ky·dH ≡ ry, so each phase is an indirect GEMM over dy with the
+// filter transposed (rows (tap, o), columns c); rows of no tap are zero.
+void conv2dBackpropInputPhases(const ConvGeom& g, const float* dy, const float* f, float* dx) {
+  const long C = g.inC, O = g.outC;
+  auto mod = [](long a, long m) { return ((a % m) + m) % m; };
+  for (long ry = 0; ry < g.sH; ry++) {
+    const long iy0 = mod(ry - g.padT, g.sH), nY = iy0 < g.inH ? (g.inH - iy0 + g.sH - 1) / g.sH : 0;
+    if (nY == 0) continue;
+    std::vector<long> kys;
+    for (long ky = 0; ky < g.fH; ky++)
+      if (mod(ry - ky * g.dH, g.sH) == 0) kys.push_back(ky);
+    for (long rx = 0; rx < g.sW; rx++) {
+      const long ix0 = mod(rx - g.padL, g.sW), nX = ix0 < g.inW ? (g.inW - ix0 + g.sW - 1) / g.sW : 0;
+      if (nX == 0) continue;
+      std::vector<long> kxs;
+      for (long kx = 0; kx < g.fW; kx++)
+        if (mod(rx - kx * g.dW, g.sW) == 0) kxs.push_back(kx);
+      const long T = static_cast<long>(kys.size() * kxs.size()), per = nY * nX, Mp = g.batch * per;
+      auto target = [&](long r) {
+        long b = r / per, rem = r % per, iy = iy0 + (rem / nX) * g.sH, ix = ix0 + (rem % nX) * g.sW;
+        return dx + ((b * g.inH + iy) * g.inW + ix) * C;
+      };
+      if (T == 0) {
+        parallelFor(Mp, 256, [&](long r0, long r1, int) {
+          for (long r = r0; r < r1; r++) std::memset(target(r), 0, sizeof(float) * C);
+        });
+        continue;
+      }
+      std::vector<const float*> bTaps;
+      for (long ky : kys)
+        for (long kx : kxs) bTaps.push_back(f + (ky * g.fW + kx) * C * O);
+      // One phase (stride 1) covers every pixel in order: write dx directly.
+      const bool direct = g.sH == 1 && g.sW == 1;
+      float* tmp = direct ? dx : scratch(2, static_cast<size_t>(Mp * C));
+      gemmRowsIndirect(Mp, C, T, O, [&](long r, const float** p) {
+        long b = r / per, rem = r % per, iy = iy0 + (rem / nX) * g.sH, ix = ix0 + (rem % nX) * g.sW;
+        for (size_t a = 0; a < kys.size(); a++) {
+          long ty = iy + g.padT - kys[a] * g.dH, oy = ty / g.sH;
+          bool rowOk = ty >= 0 && oy < g.outH;
+          for (size_t q = 0; q < kxs.size(); q++) {
+            long tx = ix + g.padL - kxs[q] * g.dW, ox = tx / g.sW;
+            p[a * kxs.size() + q] = rowOk && tx >= 0 && ox < g.outW ? dy + ((b * g.outH + oy) * g.outW + ox) * O : nullptr;
+          }
+        }
+      }, bTaps.data(), true, tmp);
+      if (direct) continue;
+      parallelFor(Mp, 256, [&](long r0, long r1, int) {
+        for (long r = r0; r < r1; r++) std::memcpy(target(r), tmp + r * C, sizeof(float) * C);
+      });
+    }
+  }
+}
+
 }  // namespace
 
 void biasActivation(float* y, long m, long n, const float* bias, int activation, float alpha) {
@@ -138,8 +228,20 @@ void conv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
     gemm(false, false, M, N, K, x, K, f, N, y, N, false);
     return;
   }
-  gemmPacked([&](long i0, long k0, long mc, long kc, int mr, float* out) { packConvRows(g, x, i0, k0, mc, kc, mr, out); },
-             false, M, N, K, f, N, y, N, false);
+  // Indirect GEMM: each output pixel's row of the im2col matrix is fH·fW pointers into the image.
+  const long plane = g.outH * g.outW, C = g.inC;
+  std::vector<const float*> taps(static_cast<size_t>(g.fH * g.fW));
+  for (size_t t = 0; t < taps.size(); t++) taps[t] = f + static_cast<long>(t) * C * N;
+  gemmRowsIndirect(M, N, g.fH * g.fW, C, [&](long r, const float** p) {
+    long b = r / plane, rem = r % plane, oy = rem / g.outW, ox = rem % g.outW;
+    for (long ky = 0; ky < g.fH; ky++) {
+      long iy = oy * g.sH - g.padT + ky * g.dH;
+      for (long kx = 0; kx < g.fW; kx++) {
+        long ix = ox * g.sW - g.padL + kx * g.dW;
+        p[ky * g.fW + kx] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? nullptr : x + ((b * g.inH + iy) * g.inW + ix) * C;
+      }
+    }
+  }, taps.data(), false, y);
 }
 
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df) {
@@ -152,6 +254,10 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     gemm(true, false, K, N, M, x, K, dy, N, df, N, false);
     return;
   }
+  if (g.inC % microKernel().nr == 0) {
+    conv2dBackpropFilterIndirect(g, x, dy, df);
+    return;
+  }
   gemmPacked([&](long i0, long p0, long mc, long kc, int mr, float* out) { packConvCols(g, x, i0, p0, mc, kc, mr, out); },
              false, K, N, M, dy, N, df, N, false);
 }
@@ -162,52 +268,7 @@ void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, flo
     gemm(false, true, g.batch * perImage, K, N, dy, N, f, N, dx, K, false);
     return;
   }
-  if (g.sH == 1 && g.sW == 1) {
-    // Stride 1: dx is the forward convolution of dy with the filter rotated 180° and its channels swapped.
-    std::vector<float> rotated(static_cast<size_t>(K * N));
-    for (long ky = 0; ky < g.fH; ky++)
-      for (long kx = 0; kx < g.fW; kx++)
-        for (long c = 0; c < g.inC; c++)
-          for (long o = 0; o < N; o++)
-            rotated[((ky * g.fW + kx) * N + o) * g.inC + c] =
-                f[(((g.fH - 1 - ky) * g.fW + (g.fW - 1 - kx)) * g.inC + c) * N + o];
-    ConvGeom t{g.batch, g.outH, g.outW, N, g.inH, g.inW, g.inC, g.fH, g.fW, 1, 1, g.dH, g.dW,
-               (g.fH - 1) * g.dH - g.padT, (g.fW - 1) * g.dW - g.padL};
-    conv2d(t, dy, rotated.data(), dx);
-    return;
-  }
-  // Whole images per pass, so the col2im gather below finds every row it needs in the pass.
-  const long images = std::max(1L, std::min(g.batch, kColBudget / std::max(perImage * K, 1L)));
-  std::vector<float> dcol(static_cast<size_t>(images * perImage * K));
-  for (long b0 = 0; b0 < g.batch; b0 += images) {
-    long b1 = std::min(g.batch, b0 + images);
-    gemm(false, true, (b1 - b0) * perImage, K, N, dy + b0 * perImage * N, N, f, N, dcol.data(), K, false);
-    const float* cols = dcol.data();
-    parallelFor((b1 - b0) * g.inH, 1, [&](long r0, long r1, int) {
-      for (long r = r0; r < r1; r++) {
-        long b = r / g.inH, iy = r % g.inH;
-        float* out = dx + ((b0 + b) * g.inH + iy) * g.inW * g.inC;
-        std::memset(out, 0, sizeof(float) * g.inW * g.inC);
-        for (long ky = 0; ky < g.fH; ky++) {
-          long ty = iy + g.padT - ky * g.dH;
-          if (ty < 0 || ty % g.sH != 0) continue;
-          long oy = ty / g.sH;
-          if (oy >= g.outH) continue;
-          for (long ix = 0; ix < g.inW; ix++) {
-            float* o = out + ix * g.inC;
-            for (long kx = 0; kx < g.fW; kx++) {
-              long tx = ix + g.padL - kx * g.dW;
-              if (tx < 0 || tx % g.sW != 0) continue;
-              long ox = tx / g.sW;
-              if (ox >= g.outW) continue;
-              const float* src = cols + ((b * g.outH + oy) * g.outW + ox) * K + (ky * g.fW + kx) * g.inC;
-              for (long c = 0; c < g.inC; c++) o[c] += src[c];
-            }
-          }
-        }
-      }
-    });
-  }
+  conv2dBackpropInputPhases(g, dy, f, dx);
 }
 
 void depthwiseConv2d(const ConvGeom& g, const float* x, const float* f, float* y) {

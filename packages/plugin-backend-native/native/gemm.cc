@@ -29,7 +29,39 @@ void microFallback(long kc, const float* a, const float* b, float* c, long ldc, 
   }
 }
 
-const MicroKernel kFallbackKernel = {FMR, FNR, microFallback, "fallback"};
+void rowsFallback(long taps, long clen, const float* const* a, long off, const float* b, float* c, long ldc,
+                  bool accumulate) {
+  float acc[FMR][FNR] = {};
+  for (long t = 0; t < taps; t++) {
+    for (long k = 0; k < clen; k++) {
+      for (int i = 0; i < FMR; i++) {
+        float ai = a[t * FMR + i][off + k];
+        for (int j = 0; j < FNR; j++) acc[i][j] += ai * b[j];
+      }
+      b += FNR;
+    }
+  }
+  for (int i = 0; i < FMR; i++) {
+    float* row = c + i * ldc;
+    for (int j = 0; j < FNR; j++) row[j] = accumulate ? row[j] + acc[i][j] : acc[i][j];
+  }
+}
+
+void colsFallback(long kc, const float* a, const float* const* b, long off, float* c, long ldc, bool accumulate) {
+  float acc[FMR][FNR] = {};
+  for (long k = 0; k < kc; k++) {
+    const float* bk = b[k] + off;
+    for (int i = 0; i < FMR; i++)
+      for (int j = 0; j < FNR; j++) acc[i][j] += a[i] * bk[j];
+    a += FMR;
+  }
+  for (int i = 0; i < FMR; i++) {
+    float* row = c + i * ldc;
+    for (int j = 0; j < FNR; j++) row[j] = accumulate ? row[j] + acc[i][j] : acc[i][j];
+  }
+}
+
+const MicroKernel kFallbackKernel = {FMR, FNR, microFallback, "fallback", rowsFallback, colsFallback};
 
 #if defined(__x86_64__) || defined(_M_X64)
 bool supported(const char* isa) {

@@ -37,8 +37,68 @@ void microAvx512(long kc, const float* a, const float* b, float* c, long ldc, bo
   }
 }
 
+void rowsAvx512(long taps, long clen, const float* const* a, long off, const float* b, float* c, long ldc, bool accumulate) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (long t = 0; t < taps; t++) {
+    const float* p[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) p[i] = a[t * MR + i] + off;
+    for (long k = 0; k < clen; k++) {
+      __m512 b0 = _mm512_loadu_ps(b);
+      __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+      for (int i = 0; i < MR; i++) {
+        __m512 ai = _mm512_set1_ps(p[i][k]);
+        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+      }
+      b += NR;
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    float* row = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+    }
+    _mm512_storeu_ps(row, acc[i][0]);
+    _mm512_storeu_ps(row + 16, acc[i][1]);
+  }
+}
+
+void colsAvx512(long kc, const float* a, const float* const* b, long off, float* c, long ldc, bool accumulate) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    const float* bk = b[k] + off;
+    __m512 b0 = _mm512_loadu_ps(bk);
+    __m512 b1 = _mm512_loadu_ps(bk + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += MR;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    float* row = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+    }
+    _mm512_storeu_ps(row, acc[i][0]);
+    _mm512_storeu_ps(row + 16, acc[i][1]);
+  }
+}
+
 }  // namespace
 
-const MicroKernel kAvx512Kernel = {MR, NR, microAvx512, "avx512"};
+const MicroKernel kAvx512Kernel = {MR, NR, microAvx512, "avx512", rowsAvx512, colsAvx512};
 
 }  // namespace kiln

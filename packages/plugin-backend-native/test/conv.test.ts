@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activateNative, describeNative, expectSame, gradsOf, rand } from './helpers';
+import { activateNative, addonLoad, describeNative, expectSame, gradsOf, rand } from './helpers';
 import { NATIVE_TF_BACKEND } from '../src/kernels/register';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -57,6 +57,32 @@ describeNative('native convolutions', () => {
     expectSame(() =>
       gradsOf((x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b, activation: 'relu' }), [rand([2, 9, 9, 3], 1), rand([3, 3, 3, 4], 2), rand([4], 3)]),
     );
+  });
+
+  // Channel counts that are multiples of every micro-kernel's width (8/16/32) take the indirect filter
+  // gradient; > 256 channels split a tap's K block; strides take the phase-by-phase input gradient.
+  const INDIRECT: Case[] = [
+    { x: [2, 9, 9, 32], f: [3, 3, 32, 40], stride: 1, pad: 'same' },
+    { x: [1, 9, 8, 64], f: [3, 3, 64, 24], stride: 2, pad: 'same' },
+    { x: [3, 5, 5, 96], f: [1, 1, 96, 20], stride: 2, pad: 'valid' },
+    { x: [1, 7, 6, 32], f: [3, 2, 32, 13], stride: [2, 3], pad: explicit(1, 2, 0, 1) },
+    { x: [1, 4, 4, 288], f: [3, 3, 288, 16], stride: 1, pad: 'same' },
+    { x: [2, 5, 5, 16], f: [3, 3, 16, 260], stride: 2, pad: 'same' },
+  ];
+  const isas = addonLoad.ok ? (['fallback', 'avx2', 'avx512'] as const).filter((isa) => addonLoad.addon.selectIsa(isa) === isa) : [];
+  test.each(isas.map((isa) => [isa]))('indirect convolutions and both gradients match cpu on the %s micro-kernel', (isa) => {
+    if (!addonLoad.ok) return;
+    const before = addonLoad.addon.info().isa;
+    addonLoad.addon.selectIsa(isa);
+    try {
+      for (const c of INDIRECT) {
+        expectSame(() => gradsOf((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad), [rand(c.x, 3), rand(c.f, 4)]));
+        expectSame(() => tf.conv2d(rand(c.x, 1) as tf.Tensor4D, rand(c.f, 2) as tf.Tensor4D, c.stride, c.pad));
+      }
+      expectSame(() => tf.conv2d(rand([1, 8, 9, 32], 1) as tf.Tensor4D, rand([3, 3, 32, 8], 2) as tf.Tensor4D, 1, 'same', 'NHWC', 2));
+    } finally {
+      addonLoad.addon.selectIsa(before);
+    }
   });
 
   const DEPTHWISE: Case[] = [
