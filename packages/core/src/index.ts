@@ -25,4 +25,5 @@ export * from './engine/seeded-random';
 export * from './engine/trainer';
 export * from './engine/profile';
 export * from './engine/gradients';
+export * from './engine/fused-batch-norm';
 export * from './engine/api';

@@ -121,6 +121,21 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// batchNormTrain(x, scale, offset, eps, y, mean, variance)
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  kiln::batchNormTrain(f32(info[0]), f32Len(info[0]), f32Len(info[1]), f32(info[1]), f32(info[2]),
+                       info[3].As<Napi::Number>().FloatValue(), f32Out(info[4]), f32Out(info[5]), f32Out(info[6]));
+  return info.Env().Undefined();
+}
+
+// batchNormTrainGrad(dy, x, scale, mean, variance, dmean|null, dvariance|null, eps, dx, dscale, doffset)
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  kiln::batchNormTrainGrad(f32(info[0]), f32(info[1]), f32Len(info[1]), f32Len(info[2]), f32(info[2]), f32(info[3]),
+                           f32(info[4]), f32(info[5]), f32(info[6]), info[7].As<Napi::Number>().FloatValue(),
+                           f32Out(info[8]), f32Out(info[9]), f32Out(info[10]));
+  return info.Env().Undefined();
+}
+
 // softmax(x, y, cols)
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   long cols = num(info[2]);
@@ -191,6 +206,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("transpose", Napi::Function::New(env, Transpose));

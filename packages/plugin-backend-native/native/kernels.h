@@ -46,6 +46,15 @@ void batchNorm(const float* x, float* y, long n, long c, const float* mean, long
 // with r = 1/√(var+eps), per channel of the last axis; scale may be null (1).
 void batchNormGrad(const float* x, const float* dy, long n, long c, const float* mean, const float* variance,
                    const float* scale, float eps, float* dx, float* dmean, float* dvar, float* dscale, float* doffset);
+// Training batch norm over the last axis (length c) of x [n/c rows]: per-channel batch mean and biased
+// variance (one pass), then y = (x − mean)·scale/√(var + eps) + offset (one pass).
+void batchNormTrain(const float* x, long n, long c, const float* scale, const float* offset, float eps, float* y,
+                    float* mean, float* variance);
+// Its gradient given dy and the gradients dmean, dvariance of the statistics outputs (may be null): one pass for
+// Σdy and Σdy·(x − mean), one for dx = a·dy + k·x + b per channel; dscale = Σdy·x̂, doffset = Σdy.
+void batchNormTrainGrad(const float* dy, const float* x, long n, long c, const float* scale, const float* mean,
+                        const float* variance, const float* dmean, const float* dvariance, float eps, float* dx,
+                        float* dscale, float* doffset);
 void softmax(const float* x, float* y, long rows, long cols);
 // y[o, i] = sum_r x[o, r, i].
 void reduceSum(const float* x, float* y, long outer, long reduce, long inner);

@@ -71,7 +71,7 @@ export class NativeBackend implements Backend {
         cpu: [info.avx512 ? 'avx512' : '', info.avx2 ? 'avx2+fma' : ''].filter(Boolean).join(', ') || 'baseline x86-64 or other',
         binary: `${load.origin} (${load.binary})`,
         tfjsCore: tf.version_core,
-        kernels: `native: ${kernels.join(', ')}; one-pass FusedBatchNorm and Relu gradients; every other op runs tfjs's cpu kernel`,
+        kernels: `native: ${kernels.join(', ')}; one-pass FusedBatchNorm and Relu gradients; core's fused training batch norm (KilnBatchNormTrain and its gradient); every other op runs tfjs's cpu kernel`,
         gradients,
       },
     };

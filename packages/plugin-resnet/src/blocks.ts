@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { FusedBatchNormalization } from './fused-batch-norm-layer';
 
 type Sym = tfl.SymbolicTensor;
 
@@ -36,7 +37,7 @@ export class LayerFactory {
 
   /** PyTorch BatchNorm2d defaults: eps 1e-5, momentum 0.1 (tfjs counts the kept fraction, 0.9). */
   batchNorm(x: Sym, name: string, zeroGamma = false): Sym {
-    return tfl.layers.batchNormalization({
+    return new FusedBatchNormalization({
       axis: -1,
       momentum: 0.9,
       epsilon: 1e-5,

@@ -6,7 +6,8 @@ import { batchMatMul } from './matmul';
 import { avgPool, avgPoolGrad, conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseConv2d, maxPool, maxPoolGrad } from './conv';
 import { slice, padV2, tile, reverse } from './copy';
 import { BATCH_NORM_GRAD, RELU_GRAD, batchNormGradKernel } from './batch-norm-grad';
-import { GLOBAL_NORM_KERNEL } from '@kiln/core';
+import { GLOBAL_NORM_KERNEL, KILN_BATCH_NORM_TRAIN, KILN_BATCH_NORM_TRAIN_GRAD } from '@kiln/core';
+import { batchNormTrainGradKernel, batchNormTrainKernel } from './batch-norm-train';
 import { globalNorm, unsortedSegmentSum, binary, fusedBatchNorm, mean, softmax, sum, transpose, unary } from './elementwise';
 
 /** Every kernel the addon implements, by tfjs kernel name. */
@@ -84,5 +85,7 @@ export function registerNativeBackend(addon: NativeAddon): string[] {
     kernelFunc: (args) => globalNorm(args, addon) ?? tf.tidy(() => tf.sqrt(tf.addN(Object.values(args.inputs).map((t) => tf.sum(tf.square(t as tf.Tensor)))))),
   });
   tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName: NATIVE_TF_BACKEND, kernelFunc: batchNormGradKernel(addon) as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: KILN_BATCH_NORM_TRAIN, backendName: NATIVE_TF_BACKEND, kernelFunc: batchNormTrainKernel(addon) as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: KILN_BATCH_NORM_TRAIN_GRAD, backendName: NATIVE_TF_BACKEND, kernelFunc: batchNormTrainGradKernel(addon) as unknown as KernelFunc });
   return Object.keys(NATIVE_KERNELS).filter((name) => tf.getKernel(name, NATIVE_TF_BACKEND) !== undefined);
 }
