@@ -28,9 +28,16 @@ void binaryLoop(F f, const float* a, const float* b, float* out, int rank, const
     const float* pa = a + ao;
     const float* pb = b + bo;
     float* po = out + o * inner;
-    if (sa == 1 && sb == 1)
+    if (sa == 1 && sb == 1) {
       for (long j = j0; j < j1; j++) po[j] = f(pa[j], pb[j]);
-    else if (sa == 1)
+    } else if (sa == 1 && sb == 0) {
+      // A value broadcast along the row (scalars, per-channel parameters): hoisted so the loop vectorises.
+      const float vb = pb[0];
+      for (long j = j0; j < j1; j++) po[j] = f(pa[j], vb);
+    } else if (sa == 0 && sb == 1) {
+      const float va = pa[0];
+      for (long j = j0; j < j1; j++) po[j] = f(va, pb[j]);
+    } else if (sa == 1)
       for (long j = j0; j < j1; j++) po[j] = f(pa[j], pb[j * sb]);
     else if (sb == 1)
       for (long j = j0; j < j1; j++) po[j] = f(pa[j * sa], pb[j]);

@@ -1,3 +1,5 @@
+import * as os from 'os';
+
 /**
  * Output buffers for native kernels, recycled when their tensor is disposed.
  *
@@ -18,7 +20,7 @@ export class BufferPool {
   private readonly blocked = new WeakSet<Float32Array>();
   private readonly registered = new WeakSet<Float32Array>();
 
-  constructor(private readonly maxBytes = 1 << 30) {}
+  constructor(private readonly maxBytes = defaultPoolBytes()) {}
 
   /** An uninitialised array of n floats: the caller writes every element. */
   take(n: number): Float32Array {
@@ -65,6 +67,14 @@ export class BufferPool {
   get pooledBytes(): number {
     return this.bytes;
   }
+}
+
+/**
+ * 2 GiB, or an eighth of the machine's memory if that is less: a ResNet-18 training step at batch 64 cycles
+ * through ~1.24 GB of outputs; with a 1 GiB cap ~40 outputs per step (up to 16 MB each) were fresh pages again.
+ */
+export function defaultPoolBytes(): number {
+  return Math.min(2 ** 31, Math.floor(os.totalmem() / 8));
 }
 
 /** The pool shared by every native kernel in this process. */

@@ -4,6 +4,8 @@ import { attrsAs, cpuOf, f32, output, sizeOf, type NativeKernel } from './common
 
 /** Below this many elements the N-API call costs more than tfjs's JS loop. */
 export const MIN_NATIVE_ELEMENTS = 4096;
+/** The same for broadcasting binary ops, where tfjs's JS kernel converts every flat index to coordinates and back. */
+export const MIN_NATIVE_BROADCAST_ELEMENTS = 256;
 
 /** Binary op codes of native/kernels.h. */
 export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 6, KilnReluGrad: 7 } as const;
@@ -61,7 +63,9 @@ export function binary(op: keyof typeof BINARY_OPS): NativeKernel {
     if (!av || !bv) return undefined;
     const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = sizeOf(shape);
-    if (size < MIN_NATIVE_ELEMENTS || shape.length > 8) return undefined;
+    // tfjs's JS loop is fast only without broadcasting; with it, every element pays an index conversion.
+    const broadcast = !util.arraysEqual(a.shape, b.shape);
+    if (size < (broadcast ? MIN_NATIVE_BROADCAST_ELEMENTS : MIN_NATIVE_ELEMENTS) || shape.length > 8) return undefined;
     const strides = broadcastStrides(shape, a.shape, b.shape);
     const out = bufferPool.take(size);
     addon.binary(BINARY_OPS[op], av, bv, out, strides.shape, strides.aStrides, strides.bStrides);
