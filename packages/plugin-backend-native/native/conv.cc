@@ -81,57 +81,81 @@ void conv2dBackpropFilterIndirect(const ConvGeom& g, const float* x, const float
   const int mr = uk.mr, nr = uk.nr;
   const long C = g.inC, O = g.outC, T = g.fH * g.fW, P = g.batch * g.outH * g.outW, plane = g.outH * g.outW;
   const long oTiles = (O + mr - 1) / mr, oPad = oTiles * mr, cSlivers = C / nr;
-  // Pixels per block: the packed dy block (kc × oPad) stays within ~256 KB of L2.
-  const long kcP = std::max(32L, std::min(512L, 65536L / oPad));
-  float* dwt = scratch(0, static_cast<size_t>(T * oPad * C));
-  const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
+  const int threads = pool().size();
+  const size_t dwtSize = static_cast<size_t>(T * oPad * C);
   const long jobs = T * cSlivers;
-  parallelFor(jobs, 1, [&](long j0, long j1, int) {
-    std::vector<float> ap(static_cast<size_t>(kcP * oPad) + 16);
-    const long tFirst = j0 / cSlivers, tLast = (j1 - 1) / cSlivers;
-    std::vector<const float*> ptrs(static_cast<size_t>((tLast - tFirst + 1) * kcP));
-    for (long p0 = 0; p0 < P; p0 += kcP) {
-      const long kc = std::min(kcP, P - p0);
-      for (long ot = 0; ot < oTiles; ot++) {
-        float* dst = ap.data() + ot * kc * mr;
-        const long o0 = ot * mr, rows = std::min<long>(mr, O - o0);
-        for (long k = 0; k < kc; k++, dst += mr) {
-          const float* src = dy + (p0 + k) * O + o0;
-          long i = 0;
-          for (; i < rows; i++) dst[i] = src[i];
-          for (; i < mr; i++) dst[i] = 0.f;
-        }
+  // Small dW, many pixels (early layers): pixel blocks go to whichever thread is free, each summing into its
+  // own dWᵀ (added at the end). Big dW, few pixels (late layers): each thread takes a share of dW's columns
+  // over every pixel, so nothing is summed twice (dy is then packed by every thread, cheap there).
+  const bool byPixels = dwtSize <= static_cast<size_t>(P * O) || jobs < threads;
+  const long kcP = std::max(16L, std::min(512L, (P + threads - 1) / threads));
+  float* dwt = scratch(0, dwtSize * (byPixels ? threads : 1));
+  std::vector<char> used(static_cast<size_t>(threads), 0);
+  const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
+  std::vector<std::vector<float>> packs(static_cast<size_t>(threads));
+  std::vector<std::vector<const float*>> tables(static_cast<size_t>(threads));
+  // dWᵀ columns of jobs [j0, j1) (job = tap × nr-channel sliver) from pixels [p0, p0 + kc).
+  auto run = [&](long p0, long kc, long j0, long j1, float* out, bool acc, int worker) {
+    std::vector<float>& ap = packs[worker];
+    std::vector<const float*>& ptrs = tables[worker];
+    ap.resize(static_cast<size_t>(kcP * oPad));
+    ptrs.resize(static_cast<size_t>(T * kcP));
+    for (long ot = 0; ot < oTiles; ot++) {
+      float* dst = ap.data() + ot * kc * mr;
+      const long o0 = ot * mr, rows = std::min<long>(mr, O - o0);
+      for (long k = 0; k < kc; k++, dst += mr) {
+        const float* src = dy + (p0 + k) * O + o0;
+        long i = 0;
+        for (; i < rows; i++) dst[i] = src[i];
+        for (; i < mr; i++) dst[i] = 0.f;
       }
-      for (long t = tFirst; t <= tLast; t++) {
-        const long ky = t / g.fW, kx = t % g.fW;
-        const float** pt = ptrs.data() + (t - tFirst) * kcP;
-        long p = p0, b = p / plane, rem = p % plane, oy = rem / g.outW, ox = rem % g.outW;
-        for (long k = 0; k < kc; k++) {
-          long iy = oy * g.sH - g.padT + ky * g.dH, ix = ox * g.sW - g.padL + kx * g.dW;
-          pt[k] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? zeros.data() : x + ((b * g.inH + iy) * g.inW + ix) * C;
-          if (++ox == g.outW) {
-            ox = 0;
-            if (++oy == g.outH) {
-              oy = 0;
-              b++;
-            }
+    }
+    for (long t = j0 / cSlivers; t <= (j1 - 1) / cSlivers; t++) {
+      const long ky = t / g.fW, kx = t % g.fW;
+      const float** pt = ptrs.data() + t * kcP;
+      long b = p0 / plane, rem = p0 % plane, oy = rem / g.outW, ox = rem % g.outW;
+      for (long k = 0; k < kc; k++) {
+        long iy = oy * g.sH - g.padT + ky * g.dH, ix = ox * g.sW - g.padL + kx * g.dW;
+        pt[k] = (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) ? zeros.data() : x + ((b * g.inH + iy) * g.inW + ix) * C;
+        if (++ox == g.outW) {
+          ox = 0;
+          if (++oy == g.outH) {
+            oy = 0;
+            b++;
           }
         }
       }
-      for (long j = j0; j < j1; j++) {
-        const long t = j / cSlivers, cs = j % cSlivers;
-        const float* const* pt = ptrs.data() + (t - tFirst) * kcP;
-        for (long ot = 0; ot < oTiles; ot++)
-          uk.cols(kc, ap.data() + ot * kc * mr, pt, cs * nr, dwt + (t * oPad + ot * mr) * C + cs * nr, C, p0 > 0);
-      }
     }
-  });
+    for (long j = j0; j < j1; j++) {
+      const long t = j / cSlivers, cs = j % cSlivers;
+      for (long ot = 0; ot < oTiles; ot++)
+        uk.cols(kc, ap.data() + ot * kc * mr, ptrs.data() + t * kcP, cs * nr, out + (t * oPad + ot * mr) * C + cs * nr, C, acc);
+    }
+  };
+  if (byPixels) {
+    parallelDynamic((P + kcP - 1) / kcP, [&](long block, int worker) {
+      const long p0 = block * kcP;
+      run(p0, std::min(kcP, P - p0), 0, jobs, dwt + dwtSize * worker, used[worker] != 0, worker);
+      used[worker] = 1;
+    });
+  } else {
+    used[0] = 1;
+    parallelFor(jobs, 1, [&](long j0, long j1, int worker) {
+      for (long p0 = 0; p0 < P; p0 += kcP) run(p0, std::min(kcP, P - p0), j0, j1, dwt, p0 > 0, worker);
+    });
+  }
+  std::vector<const float*> parts;
+  for (int w = 0; w < threads; w++)
+    if (used[w]) parts.push_back(dwt + dwtSize * w);
   parallelFor(T * C, 64, [&](long r0, long r1, int) {
     for (long r = r0; r < r1; r++) {
       const long t = r / C, c = r % C;
-      const float* src = dwt + t * oPad * C + c;
       float* out = df + r * O;
-      for (long o = 0; o < O; o++) out[o] = src[o * C];
+      for (long o = 0; o < O; o++) {
+        float s = 0.f;
+        for (const float* part : parts) s += part[(t * oPad + o) * C + c];
+        out[o] = s;
+      }
     }
   });
 }

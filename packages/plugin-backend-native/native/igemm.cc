@@ -95,13 +95,17 @@ void gemmRowsIndirect(long m, long n, long taps, long clen, const RowPointers& r
     }
   });
   const std::vector<float> zeros(static_cast<size_t>(clen), 0.f);
-  const long tiles = (m + mr - 1) / mr;
-  parallelFor(tiles, 1, [&](long a0, long a1, int) {
-    std::vector<const float*> ptrs(static_cast<size_t>(kGroupTiles * taps * mr));
-    std::vector<const float*> row(static_cast<size_t>(taps));
+  const long tiles = (m + mr - 1) / mr, groups = (tiles + kGroupTiles - 1) / kGroupTiles;
+  const int threads = pool().size();
+  std::vector<std::vector<const float*>> ptrTables(static_cast<size_t>(threads)), rowTables(static_cast<size_t>(threads));
+  parallelDynamic(groups, [&](long group, int worker) {
+    std::vector<const float*>& ptrs = ptrTables[worker];
+    std::vector<const float*>& row = rowTables[worker];
+    ptrs.resize(static_cast<size_t>(kGroupTiles * taps * mr));
+    row.resize(static_cast<size_t>(taps));
     alignas(64) float edge[16 * 32];
-    for (long g0 = a0; g0 < a1; g0 += kGroupTiles) {
-      const long g1 = std::min(a1, g0 + kGroupTiles);
+    {
+      const long g0 = group * kGroupTiles, g1 = std::min(tiles, g0 + kGroupTiles);
       for (long tile = g0; tile < g1; tile++) {
         const float** dst = ptrs.data() + (tile - g0) * taps * mr;
         for (int i = 0; i < mr; i++) {

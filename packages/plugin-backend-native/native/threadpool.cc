@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 namespace kiln {
@@ -97,6 +99,19 @@ void parallelFor(long n, long minChunk, const std::function<void(long, long, int
     long begin = task * per + (task < extra ? task : extra);
     long end = begin + per + (task < extra ? 1 : 0);
     fn(begin, end, worker);
+  });
+}
+
+}  // namespace kiln
+
+namespace kiln {
+
+void parallelDynamic(long n, const std::function<void(long, int)>& fn) {
+  if (n <= 0) return;
+  std::atomic<long> next{0};
+  int tasks = static_cast<int>(std::min<long>(pool().size(), n));
+  pool().run(tasks, [&](int, int worker) {
+    for (long i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i, worker);
   });
 }
 

@@ -35,6 +35,10 @@ class ThreadPool {
 ThreadPool& pool();
 int configuredThreads();
 
+// Runs fn(i, worker) for every i in [0, n), each thread taking the next index as it finishes one: balances
+// uneven items and cores slowed by other processes (big kernels whose items are ≥ ~100 µs each).
+void parallelDynamic(long n, const std::function<void(long, int)>& fn);
+
 // Splits [0, n) into at most pool().size() * oversplit contiguous chunks and runs them.
 void parallelFor(long n, long minChunk, const std::function<void(long, long, int)>& fn, int oversplit = 1);
 
