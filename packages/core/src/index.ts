@@ -21,6 +21,7 @@ export * from './kernel/backend';
 export * from './engine/atomic';
 export * from './engine/safetensors';
 export * from './engine/collate';
+export { InlineLoader, WorkerLoader, createLoader, type BatchLoader, type WorkerLoaderOptions } from './engine/loader';
 export * from './engine/seeded-random';
 export * from './engine/trainer';
 export * from './engine/profile';

@@ -54,4 +54,11 @@ export class OriginMap {
   entries(): [string, Origin][] {
     return [...this.map.entries()];
   }
+
+  /** Rebuilds a map from `entries()` (e.g. after crossing to a worker thread). */
+  static fromEntries(entries: Iterable<[string, Origin]>): OriginMap {
+    const map = new OriginMap();
+    for (const [key, origin] of entries) map.map.set(key, origin);
+    return map;
+  }
 }

@@ -12,6 +12,8 @@ export const TrainerOptionsSchema = z.strictObject({
   gradAccumulation: z.number().int().positive().default(1).describe('Micro-batches per optimizer step.'),
   clipNorm: z.number().positive().optional().describe('Clip gradients to this global L2 norm.'),
   maxBadSteps: z.number().int().nonnegative().default(5).describe('Stop after this many skipped NaN/Inf steps.'),
+  workers: z.number().int().min(0).max(64).default(0).describe('Worker threads that read and collate batches ahead of training (PyTorch\'s num_workers); 0 reads each batch on the training thread when it is needed. Worth it when reading is slow: decoding image files, parsing large text.'),
+  prefetch: z.number().int().positive().default(2).describe('Batches each worker prepares ahead of the one training (PyTorch\'s prefetch_factor).'),
   validateEvery: z.number().int().positive().default(1).describe('Validate every N epochs.'),
   monitor: z.string().default('val/loss').describe('Metric that decides the best checkpoint.'),
   mode: z.enum(['min', 'max']).optional().describe('Whether `monitor` improves downward or upward (inferred from its name).'),

@@ -18,6 +18,7 @@ import type { KilnPlugin } from '../plugin';
 import { KILN_VERSION } from '../version';
 import { writeFileAtomic } from './atomic';
 import { SeededMathRandom } from './seeded-random';
+import { createLoader } from './loader';
 import { inferMode, lastCheckpoint, Trainer, type FitResult } from './trainer';
 
 export interface RunOptions {
@@ -129,6 +130,7 @@ export async function setupRun(resolved: ResolvedConfig, options: RunOptions & {
   if (!process.env.KILN_TFJS_DEBUG) tf.env().set('PROD', true);
   const mathRandom = new SeededMathRandom(config.seed);
   mathRandom.install();
+  let loader: ReturnType<typeof createLoader> | undefined;
   try {
     const reader = await kernel.build(Tokens.Reader, config.data, 'data');
     const train = options.splits.includes('train') || !reader.splits.includes('val') ? await reader.load('train') : undefined;
@@ -145,6 +147,10 @@ export async function setupRun(resolved: ResolvedConfig, options: RunOptions & {
     for (const [i, block] of config.metrics.entries()) metrics.push(await kernel.build(Tokens.Metric, block, `metrics.${i}`));
     for (const [i, block] of config.callbacks.entries()) (await kernel.build(Tokens.Callback, block, `callbacks.${i}`)).apply(kernel.hooks);
     const tracker = config.tracker ? await kernel.build(Tokens.Tracker, config.tracker, 'tracker') : undefined;
+    const splits = new Map<Dataset, 'train' | 'val'>();
+    if (train) splits.set(train, 'train');
+    if (val) splits.set(val, 'val');
+    loader = createLoader({ config, resolved, defaultPlugins: options.defaultPlugins ?? STANDARD_PLUGINS, splits, logger: kernel.logger });
     const trainer = new Trainer({
       config,
       hooks: kernel.hooks,
@@ -162,10 +168,12 @@ export async function setupRun(resolved: ResolvedConfig, options: RunOptions & {
       runDir: options.runDir,
       mathRandom,
       rngs: () => kernel.rng.forks,
+      loader,
     });
     return { kernel, config, resolved, backend, train, val, trainer, mathRandom, tracker };
   } catch (error) {
     mathRandom.uninstall();
+    await loader?.close();
     throw error;
   }
 }
@@ -303,6 +311,7 @@ export async function trainResolved(resolved: ResolvedConfig, options: TrainOpti
       process.off('SIGTERM', onSignal);
     }
     setup.mathRandom.uninstall();
+    await trainer.loader.close();
     trainer.model.dispose();
     trainer.optimizer.dispose();
     kernel.container.unbindAll();
@@ -357,6 +366,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
     return { checkpoint, logs, size: setup.val?.size ?? 0 };
   } finally {
     setup.mathRandom.uninstall();
+    await setup.trainer.loader.close();
     setup.trainer.model.dispose();
     setup.trainer.optimizer.dispose();
   }

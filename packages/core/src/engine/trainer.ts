@@ -15,7 +15,8 @@ import type { Tracker } from '../points/tracker';
 import type { KilnConfig } from '../config/schema';
 import type { Logger } from '../services/logger';
 import { SeededRng } from '../services/rng';
-import { batchesOf, disposeBatch } from './collate';
+import { disposeBatch } from './collate';
+import { InlineLoader, type BatchLoader } from './loader';
 import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors';
 import type { SeededMathRandom } from './seeded-random';
 import { KILN_VERSION } from '../version';
@@ -39,6 +40,8 @@ export interface TrainerParts {
   mathRandom?: SeededMathRandom;
   /** Every forked generator of the run, by label (checkpointed for resume). */
   rngs?: () => Map<string, SeededRng>;
+  /** Where batches are read and collated (default: on this thread; `trainer.workers` starts worker threads). */
+  loader?: BatchLoader;
 }
 
 export interface FitResult {
@@ -117,6 +120,8 @@ export class Trainer implements TrainerHandle {
   readonly optimizer: Optimizer;
   readonly runDir: string;
   readonly config: KilnConfig;
+  /** Reads and collates the batches (worker threads with `trainer.workers`). */
+  readonly loader: BatchLoader;
   private readonly parts: TrainerParts;
   private stopReason?: string;
   private epoch = 0;
@@ -131,6 +136,7 @@ export class Trainer implements TrainerHandle {
     this.optimizer = parts.optimizer;
     this.runDir = parts.runDir;
     this.config = parts.config;
+    this.loader = parts.loader ?? new InlineLoader();
     this.paramNames = this.stableParamNames();
   }
 
@@ -310,7 +316,7 @@ export class Trainer implements TrainerHandle {
     let count = 0;
     let stepInEpoch = 0;
     const order = Array.from({ length: val.size }, (_, i) => i);
-    for (const batch of batchesOf(val, order, batchSize)) {
+    for await (const batch of this.loader.batches(val, order, batchSize)) {
       const predictions = tf.tidy(() => this.model.apply(batch.inputs, { training: false }));
       const lossTensor = tf.tidy(() => lossFn.compute(predictions, batch.targets));
       const batchLoss = (await lossTensor.data())[0];
@@ -346,7 +352,7 @@ export class Trainer implements TrainerHandle {
         await hooks.beforeEpoch.promise({ trainer: this, epoch, epochs, stepsPerEpoch });
         const order = this.epochOrder(epoch);
         const weightOf = this.parts.sampler?.weightOf?.bind(this.parts.sampler);
-        const batches = batchesOf(train, order, batchSize, weightOf);
+        const batches = this.loader.batches(train, order, batchSize, weightOf);
         let lossSum = 0;
         let lossCount = 0;
         let lastLr = this.parts.baseLr;
@@ -354,7 +360,7 @@ export class Trainer implements TrainerHandle {
           const micro: Batch[] = [];
           const info = { trainer: this, epoch, step: this.step, stepInEpoch, stepsPerEpoch };
           for (let k = 0; k < gradAccumulation; k++) {
-            const next = batches.next();
+            const next = await batches.next();
             if (next.done) break;
             micro.push(hooks.modifyBatch.call(next.value, { ...info, batch: next.value }));
           }
@@ -387,8 +393,8 @@ export class Trainer implements TrainerHandle {
           if (this.stopReason) break;
           await this.yieldToEventLoop();
         }
-        // Drain a generator cut short by a step budget so no batch tensors are left behind.
-        for (let rest = batches.next(); !rest.done; rest = batches.next()) disposeBatch(rest.value);
+        // A loop cut short (step budget, stop request) releases what the loader prepared ahead.
+        await batches.return();
 
         logs = { epoch: epoch + 1, 'train/loss': lossCount ? lossSum / lossCount : NaN, lr: lastLr };
         const validateNow = (epoch + 1) % validateEvery === 0 || epoch + 1 === epochs;

@@ -135,6 +135,7 @@ async function evaluateCheckpoint(
     return { logs, rows: setup.val?.size ?? 0, trainRows: setup.train?.size ?? 0, dataset: (setup.train ?? setup.val)?.info };
   } finally {
     setup.mathRandom.uninstall();
+    await setup.trainer.loader.close();
     setup.trainer.model.dispose();
     setup.trainer.optimizer.dispose();
     setup.kernel.container.unbindAll();
