@@ -61,7 +61,7 @@ void colsFallback(long kc, const float* a, const float* const* b, long off, floa
   }
 }
 
-const MicroKernel kFallbackKernel = {FMR, FNR, microFallback, "fallback", rowsFallback, colsFallback};
+const MicroKernel kFallbackKernel = {FMR, FNR, microFallback, "fallback", rowsFallback, colsFallback, nullptr};
 
 #if defined(__x86_64__) || defined(_M_X64)
 bool supported(const char* isa) {

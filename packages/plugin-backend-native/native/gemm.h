@@ -16,6 +16,9 @@ using RowsKernelFn = void (*)(long taps, long clen, const float* const* a, long 
 using ColsKernelFn = void (*)(long kc, const float* a, const float* const* b, long off, float* c, long ldc,
                               bool accumulate);
 
+// One row of a narrow C (n ≤ ~4 columns) as dot products: out[j] = Σ_t Σ_k a[t][k] · b[t][j·clen + k].
+using DotsKernelFn = void (*)(long taps, long clen, const float* const* a, const float* const* b, long n, float* out);
+
 struct MicroKernel {
   int mr;
   int nr;
@@ -23,6 +26,7 @@ struct MicroKernel {
   const char* isa;
   RowsKernelFn rows;
   ColsKernelFn cols;
+  DotsKernelFn dots;  // may be null: narrow C then runs through `rows`
 };
 
 // The kernel in use: the best the CPU supports unless KILN_NATIVE_ISA or selectIsa chose another.

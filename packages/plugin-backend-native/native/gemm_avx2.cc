@@ -99,6 +99,6 @@ void colsAvx2(long kc, const float* a, const float* const* b, long off, float* c
 
 }  // namespace
 
-const MicroKernel kAvx2Kernel = {MR, NR, microAvx2, "avx2", rowsAvx2, colsAvx2};
+const MicroKernel kAvx2Kernel = {MR, NR, microAvx2, "avx2", rowsAvx2, colsAvx2, nullptr};
 
 }  // namespace kiln

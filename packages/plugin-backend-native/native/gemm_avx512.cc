@@ -97,8 +97,31 @@ void colsAvx512(long kc, const float* a, const float* const* b, long off, float*
   }
 }
 
+void dotsAvx512(long taps, long clen, const float* const* a, const float* const* b, long n, float* out) {
+  const long tail = clen % 16;
+  const __mmask16 mask = static_cast<__mmask16>((1u << tail) - 1u);
+  for (long c0 = 0; c0 < n; c0 += 4) {
+    const long cn = n - c0 < 4 ? n - c0 : 4;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (long t = 0; t < taps; t++) {
+      const float* at = a[t];
+      const float* bt = b[t] + c0 * clen;
+      long k = 0;
+      for (; k + 16 <= clen; k += 16) {
+        __m512 av = _mm512_loadu_ps(at + k);
+        for (long j = 0; j < cn; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bt + j * clen + k), acc[j]);
+      }
+      if (tail != 0) {
+        __m512 av = _mm512_maskz_loadu_ps(mask, at + k);
+        for (long j = 0; j < cn; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mask, bt + j * clen + k), acc[j]);
+      }
+    }
+    for (long j = 0; j < cn; j++) out[c0 + j] = _mm512_reduce_add_ps(acc[j]);
+  }
+}
+
 }  // namespace
 
-const MicroKernel kAvx512Kernel = {MR, NR, microAvx512, "avx512", rowsAvx512, colsAvx512};
+const MicroKernel kAvx512Kernel = {MR, NR, microAvx512, "avx512", rowsAvx512, colsAvx512, dotsAvx512};
 
 }  // namespace kiln

@@ -43,6 +43,21 @@ void gemmRowsIndirect(long m, long n, long taps, long clen, const RowPointers& r
   }
   const MicroKernel& uk = microKernel();
   const int mr = uk.mr, nr = uk.nr;
+  if (transposed && uk.dots != nullptr && n <= 4) {
+    // A few columns (the input gradient of a 3-channel stem): dot products along clen waste nothing on padding.
+    const std::vector<float> zeros(static_cast<size_t>(clen), 0.f);
+    constexpr long kRows = 256;
+    parallelDynamic((m + kRows - 1) / kRows, [&](long chunk, int) {
+      std::vector<const float*> row(static_cast<size_t>(taps));
+      for (long r = chunk * kRows; r < std::min(m, (chunk + 1) * kRows); r++) {
+        rowPtrs(r, row.data());
+        for (long t = 0; t < taps; t++)
+          if (row[t] == nullptr) row[t] = zeros.data();
+        uk.dots(taps, clen, row.data(), bTaps, n, c + r * n);
+      }
+    });
+    return;
+  }
   const long slivers = (n + nr - 1) / nr, nPad = slivers * nr;
   std::vector<KBlock> blocks;
   long offset = 0;
@@ -55,7 +70,9 @@ void gemmRowsIndirect(long m, long n, long taps, long clen, const RowPointers& r
         offset += cl * nPad;
       }
   } else {
-    long group = std::max(1L, kBlockK / clen);
+    // Whole taps per block, as even as possible (9 taps of 64 floats: 3+3+3, not 4+4+1).
+    long group = std::max(1L, kBlockK / clen), count = (taps + group - 1) / group;
+    group = (taps + count - 1) / count;
     for (long t0 = 0; t0 < taps; t0 += group) {
       long nt = std::min(group, taps - t0);
       blocks.push_back({t0, nt, 0, clen, offset});

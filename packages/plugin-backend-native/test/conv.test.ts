@@ -68,6 +68,9 @@ describeNative('native convolutions', () => {
     { x: [1, 7, 6, 32], f: [3, 2, 32, 13], stride: [2, 3], pad: explicit(1, 2, 0, 1) },
     { x: [1, 4, 4, 288], f: [3, 3, 288, 16], stride: 1, pad: 'same' },
     { x: [2, 5, 5, 16], f: [3, 3, 16, 260], stride: 2, pad: 'same' },
+    // ≤ 4 input channels: the input gradient as dot products (AVX-512), with and without a 16-float tail.
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 20], stride: 1, pad: 'same' },
+    { x: [1, 8, 9, 4], f: [3, 3, 4, 32], stride: 2, pad: 'same' },
   ];
   const isas = addonLoad.ok ? (['fallback', 'avx2', 'avx512'] as const).filter((isa) => addonLoad.addon.selectIsa(isa) === isa) : [];
   test.each(isas.map((isa) => [isa]))('indirect convolutions and both gradients match cpu on the %s micro-kernel', (isa) => {
