@@ -27,7 +27,7 @@
     },
     {
       "target_name": "kiln_native",
-      "sources": ["native/addon.cc", "native/threadpool.cc", "native/gemm.cc", "native/conv.cc", "native/igemm.cc", "native/pool.cc", "native/elementwise.cc"],
+      "sources": ["native/addon.cc", "native/threadpool.cc", "native/gemm.cc", "native/conv.cc", "native/igemm.cc", "native/winograd.cc", "native/pool.cc", "native/elementwise.cc"],
       "libraries": ["-lpthread"],
       "conditions": [["target_arch=='x64'", { "dependencies": ["kiln_gemm_avx2", "kiln_gemm_avx512"] }]]
     }

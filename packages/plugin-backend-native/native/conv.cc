@@ -252,6 +252,10 @@ void conv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
     gemm(false, false, M, N, K, x, K, f, N, y, N, false);
     return;
   }
+  if (winogradApplies(g.fH, g.fW, g.sH, g.sW, g.dH, g.dW, g.padT, g.padL, g.inC, g.outC, g.outH, g.outW)) {
+    winogradConv3x3(g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padT, g.padL, x, f, false, y);
+    return;
+  }
   // Indirect GEMM: each output pixel's row of the im2col matrix is fH·fW pointers into the image.
   const long plane = g.outH * g.outW, C = g.inC;
   std::vector<const float*> taps(static_cast<size_t>(g.fH * g.fW));
@@ -290,6 +294,12 @@ void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, flo
   const long perImage = g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
   if (isPointwise(g)) {
     gemm(false, true, g.batch * perImage, K, N, dy, N, f, N, dx, K, false);
+    return;
+  }
+  // Stride 1: dx is the forward convolution of dy with the filter rotated 180° and its channels swapped.
+  const long padT = (g.fH - 1) * g.dH - g.padT, padL = (g.fW - 1) * g.dW - g.padL;
+  if (winogradApplies(g.fH, g.fW, g.sH, g.sW, g.dH, g.dW, padT, padL, g.outC, g.inC, g.inH, g.inW)) {
+    winogradConv3x3(g.batch, g.outH, g.outW, g.outC, g.inH, g.inW, g.inC, padT, padL, dy, f, true, dx);
     return;
   }
   conv2dBackpropInputPhases(g, dy, f, dx);

@@ -14,6 +14,12 @@ enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kLeakyRelu = 4, 
 void biasActivation(float* y, long m, long n, const float* bias, int activation, float alpha);
 
 void conv2d(const ConvGeom& g, const float* x, const float* f, float* y);
+// Winograd F(2×2, 3×3) (winograd.cc): when it applies, and the convolution itself (rotated: the input gradient's
+// filter, f[2 − ky][2 − kx][o][c]).
+bool winogradApplies(long fH, long fW, long sH, long sW, long dH, long dW, long padT, long padL, long inC, long outC,
+                     long outH, long outW);
+void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long outW, long O, long padT, long padL,
+                     const float* x, const float* f, bool rotated, float* y);
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx);
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df);
 void depthwiseConv2d(const ConvGeom& g, const float* x, const float* f, float* y);

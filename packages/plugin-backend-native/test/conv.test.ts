@@ -68,6 +68,10 @@ describeNative('native convolutions', () => {
     { x: [1, 7, 6, 32], f: [3, 2, 32, 13], stride: [2, 3], pad: explicit(1, 2, 0, 1) },
     { x: [1, 4, 4, 288], f: [3, 3, 288, 16], stride: 1, pad: 'same' },
     { x: [2, 5, 5, 16], f: [3, 3, 16, 260], stride: 2, pad: 'same' },
+    // Winograd F(2×2, 3×3): ≥ 64 channels each way, ≤ 64 output pixels, partial tiles, pads 0–2.
+    { x: [2, 5, 7, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' },
+    { x: [1, 6, 7, 64], f: [3, 3, 64, 72], stride: 1, pad: 'valid' },
+    { x: [1, 4, 5, 80], f: [3, 3, 80, 64], stride: 1, pad: explicit(2, 0, 1, 2) },
     // ≤ 4 input channels: the input gradient as dot products (AVX-512), with and without a 16-float tail.
     { x: [2, 7, 7, 3], f: [3, 3, 3, 20], stride: 1, pad: 'same' },
     { x: [1, 8, 9, 4], f: [3, 3, 4, 32], stride: 2, pad: 'same' },
