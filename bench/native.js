@@ -10,6 +10,7 @@
 // Needs a build (`npm run build`) and the addon (built by `npm install`).
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -93,6 +94,30 @@ async function worker(kind, backend, steps) {
 
 // ---------- orchestration ----------
 
+/**
+ * CPU time of everything on the machine and of this process's waited-for children (Linux /proc), to say how
+ * many cores other processes used while a measurement ran: the machine is shared, and PyTorch's OpenMP
+ * threads lose far more than the native pool when a core is taken.
+ */
+function cpuSnapshot() {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const self = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    // After ')': state, ppid, …; utime/stime/cutime/cstime are fields 14–17 of the line, 11–14 here.
+    return { busy: cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0), total: cpu.reduce((a, b) => a + b, 0), own: f[11] + f[12] + f[13] + f[14] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cores used by other processes between two snapshots (undefined off Linux). */
+function otherCores(a, b) {
+  if (!a || !b || b.total === a.total) return undefined;
+  const cores = require('node:os').cpus().length;
+  return Math.max(0, ((b.busy - a.busy - (b.own - a.own)) / (b.total - a.total)) * cores);
+}
+
 function spawnJson(command, argv) {
   const r = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${command} ${argv.join(' ')} failed: ${r.stderr}`);
@@ -160,10 +185,12 @@ function model(kind, python, log) {
   const steps = QUICK ? 1 : kind === 'resnet' ? 3 : 3;
   const engines = ['native', ...(flag('--no-wasm') ? [] : ['wasm']), ...(python ? ['torch'] : [])];
   const samples = Object.fromEntries(engines.map((e) => [e, []]));
+  const others = Object.fromEntries(engines.map((e) => [e, []]));
   let profiled;
   for (let round = 0; round < ROUNDS; round++) {
     for (const engine of engines) {
       let rate;
+      const before = cpuSnapshot();
       if (engine === 'torch') {
         rate = kind === 'resnet'
           ? spawnJson(python, [path.join(__dirname, 'resnet_torch.py'), '--batch', '64', '--train-steps', String(steps), '--infer-steps', '1', '--threads', '2']).train_img_s
@@ -177,6 +204,7 @@ function model(kind, python, log) {
         if (out.profile) profiled = out.profile;
       }
       samples[engine].push(rate);
+      others[engine].push(otherCores(before, cpuSnapshot()));
     }
   }
   const med = Object.fromEntries(engines.map((e) => [e, median(samples[e])]));
@@ -184,13 +212,21 @@ function model(kind, python, log) {
   const title = kind === 'resnet' ? 'ResNet-18 CIFAR, batch 64, SGD momentum: training' : 'BERT-mini (L4/H256/A4), seq 128, batch 16, AdamW: training';
   log(`${title} ${unit}, median of ${ROUNDS} interleaved rounds: ${engines.map((e) => `${e} ${med[e].toFixed(2)}`).join(', ')}`);
   log(`  rounds: ${engines.map((e) => `${e} [${samples[e].map((v) => v.toFixed(2)).join(', ')}]`).join('; ')}`);
+  const busy = (v) => (v === undefined ? '?' : v.toFixed(2));
+  log(`  cores used by other processes during each: ${engines.map((e) => `${e} [${others[e].map(busy).join(', ')}]`).join('; ')}; load average ${require('node:os').loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  // Rounds where native and torch both ran with < 0.15 other cores busy: the only fair same-run comparison.
+  const quiet = samples.native.map((_, i) => i).filter((i) => engines.every((e) => (others[e][i] ?? 1) < 0.15));
+  if (med.torch && quiet.length) {
+    const q = (e) => median(quiet.map((i) => samples[e][i]));
+    log(`  quiet rounds (${quiet.length}/${ROUNDS}, < 0.15 other cores in both): native ${q('native').toFixed(2)}, torch ${q('torch').toFixed(2)}, native/torch ${(q('native') / q('torch')).toFixed(2)}×`);
+  }
   if (med.torch) log(`  native/torch ${(med.native / med.torch).toFixed(2)}× (goal ≥ 0.8)${med.wasm ? `, wasm/torch ${(med.wasm / med.torch).toFixed(3)}×` : ''}`);
   if (med.wasm) log(`  native/wasm ${(med.native / med.wasm).toFixed(1)}×`);
   if (profiled) {
     log(`  one native step: ${profiled.stepMs.toFixed(0)} ms; self time by kernel (ms, calls):`);
     for (const [name, ms, calls] of profiled.rows) log(`    ${name.padEnd(34)} ${String(ms).padStart(8)} ${String(calls).padStart(5)}`);
   }
-  return { samples, median: med, profile: profiled };
+  return { samples, others, median: med, profile: profiled };
 }
 
 async function main() {
