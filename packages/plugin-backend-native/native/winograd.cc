@@ -3,6 +3,7 @@
 // output transform. Used where the GEMMs dominate the transforms' memory traffic: outputs of ≤ 64 pixels
 // (ResNet's last two stages: 1.4–1.5× the direct kernel; at 16×16 the transforms' traffic ate the gain).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -24,8 +25,13 @@ float* buffer(int slot, size_t n) {
 
 bool winogradApplies(long fH, long fW, long sH, long sW, long dH, long dW, long padT, long padL, long inC, long outC,
                      long outH, long outW) {
-  return fH == 3 && fW == 3 && sH == 1 && sW == 1 && dH == 1 && dW == 1 && padT >= 0 && padT <= 2 && padL >= 0 &&
-         padL <= 2 && inC >= 64 && outC >= 64 && outH * outW <= 64 && outH >= 2 && outW >= 2;
+  // KILN_NATIVE_WINOGRAD=0 keeps every convolution on the direct kernel (comparisons, or a numerics question).
+  static const bool enabled = [] {
+    const char* v = std::getenv("KILN_NATIVE_WINOGRAD");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled && fH == 3 && fW == 3 && sH == 1 && sW == 1 && dH == 1 && dW == 1 && padT >= 0 && padT <= 2 && padL >= 0 &&
+         padL <= 2 && inC >= 64 && outC >= 64 && outH >= 2 && outW >= 2;
 }
 
 // y[b, oy, ox, o] = Σ x[b, oy − padT + ky, ox − padL + kx, c] · w(ky, kx, c, o), w = f[ky][kx][c][o] or, for the
@@ -34,8 +40,6 @@ void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long out
                      const float* x, const float* f, bool rotated, float* y) {
   const long tH = (outH + 1) / 2, tW = (outW + 1) / 2, P = batch * tH * tW;
   float* U = buffer(0, static_cast<size_t>(16 * C * O));
-  float* V = buffer(1, static_cast<size_t>(16 * P * C));
-  float* M = buffer(2, static_cast<size_t>(16 * P * O));
   // Filter transform U = G·g·Gᵀ (G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]), stored [e][row][col] with (row, col) = (c, o) for
   // the forward and (o', c') = f's own [O][C] order for the rotated case, so both read f contiguously.
   const long rows = rotated ? O : C, cols = rotated ? C : O;
@@ -65,11 +69,117 @@ void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long out
       }
     }
   });
-  // Input transform V = Bᵀ·d·B (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]) per tile, vectorised over channels.
   const std::vector<float> zeros(static_cast<size_t>(C), 0.f);
-  parallelFor(P, 16, [&](long p0, long p1, int) {
-    for (long p = p0; p < p1; p++) {
-      const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
+  if (C * O > (1L << 17)) {
+    // U bigger than ~8 MB (512×512 channels): the 16 GEMMs over all tiles at once, each reading U_e once.
+    float* V = buffer(1, static_cast<size_t>(16 * P * C));
+    float* M = buffer(2, static_cast<size_t>(16 * P * O));
+    // Input transform V = Bᵀ·d·B (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]) per tile, vectorised over channels.
+    parallelFor(P, 16, [&](long p0, long p1, int) {
+      for (long p = p0; p < p1; p++) {
+        const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
+        const float* src[16];
+        for (int r = 0; r < 4; r++)
+          for (int s = 0; s < 4; s++) {
+            long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
+            src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
+          }
+        float* dst[16];
+        for (int e = 0; e < 16; e++) dst[e] = V + (e * P + p) * C;
+  #pragma GCC ivdep
+        for (long j = 0; j < C; j++) {
+          float t[16];
+          for (int s = 0; s < 4; s++) {
+            float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
+            t[0 + s] = d0 - d2;
+            t[4 + s] = d1 + d2;
+            t[8 + s] = d2 - d1;
+            t[12 + s] = d1 - d3;
+          }
+          for (int r = 0; r < 4; r++) {
+            dst[r * 4 + 0][j] = t[r * 4 + 0] - t[r * 4 + 2];
+            dst[r * 4 + 1][j] = t[r * 4 + 1] + t[r * 4 + 2];
+            dst[r * 4 + 2][j] = t[r * 4 + 2] - t[r * 4 + 1];
+            dst[r * 4 + 3][j] = t[r * 4 + 1] - t[r * 4 + 3];
+          }
+        }
+      }
+    });
+    for (int e = 0; e < 16; e++) {
+      const float* ve = V + e * P * C;
+      const float* ue = U + e * C * O;
+      gemmRowsIndirect(P, O, 1, C, [&](long r, const float** p) { p[0] = ve + r * C; }, &ue, rotated, M + e * P * O);
+    }
+    // Output transform Y = Aᵀ·m·A (Aᵀ = [1 1 1 0; 0 1 −1 −1]), keeping the tile's pixels inside the output.
+    parallelFor(P, 16, [&](long p0, long p1, int) {
+      std::vector<float> scratchRow(static_cast<size_t>(O));  // where the pixels outside the output go
+      for (long p = p0; p < p1; p++) {
+        const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
+        const float* m[16];
+        for (int e = 0; e < 16; e++) m[e] = M + (e * P + p) * O;
+        float* out[4];
+        bool ok[4];
+        for (int i = 0; i < 2; i++)
+          for (int j = 0; j < 2; j++) {
+            long oy = 2 * ty + i, ox = 2 * tx + j;
+            ok[i * 2 + j] = oy < outH && ox < outW;
+            out[i * 2 + j] = y + ((b * outH + std::min(oy, outH - 1)) * outW + std::min(ox, outW - 1)) * O;
+          }
+        float* o00 = ok[0] ? out[0] : scratchRow.data();
+        float* o01 = ok[1] ? out[1] : scratchRow.data();
+        float* o10 = ok[2] ? out[2] : scratchRow.data();
+        float* o11 = ok[3] ? out[3] : scratchRow.data();
+  #pragma GCC ivdep
+        for (long j = 0; j < O; j++) {
+          float s[2][4];
+          for (int c = 0; c < 4; c++) {
+            float a0 = m[c][j], a1 = m[4 + c][j], a2 = m[8 + c][j], a3 = m[12 + c][j];
+            s[0][c] = a0 + a1 + a2;
+            s[1][c] = a1 - a2 - a3;
+          }
+          o00[j] = s[0][0] + s[0][1] + s[0][2];
+          o01[j] = s[0][1] - s[0][2] - s[0][3];
+          o10[j] = s[1][0] + s[1][1] + s[1][2];
+          o11[j] = s[1][1] - s[1][2] - s[1][3];
+        }
+      }
+    });
+    return;
+  }
+  // Pack U for the micro-kernel once: per e, K blocks of ≤ 256 channels, nr-column slivers (zero-padded).
+  const MicroKernel& uk = microKernel();
+  const int mr = uk.mr, nr = uk.nr;
+  const long slivers = (O + nr - 1) / nr, oPad = slivers * nr;
+  const long kParts = (C + 255) / 256, kc = (C + kParts - 1) / kParts;
+  float* Up = buffer(1, static_cast<size_t>(16 * C * oPad));
+  parallelFor(16 * slivers, 1, [&](long q0, long q1, int) {
+    for (long q = q0; q < q1; q++) {
+      const long e = q / slivers, js = q % slivers, j0 = js * nr, cols = std::min<long>(nr, O - j0);
+      const float* ue = U + e * C * O;
+      for (long c0 = 0; c0 < C; c0 += kc) {
+        const long cl = std::min(kc, C - c0);
+        float* dst = Up + e * C * oPad + c0 * oPad + js * cl * nr;
+        for (long k = 0; k < cl; k++)
+          for (long j = 0; j < nr; j++)
+            dst[k * nr + j] = j >= cols ? 0.f : rotated ? ue[(j0 + j) * C + c0 + k] : ue[(c0 + k) * O + j0 + j];
+      }
+    }
+  });
+  // Tiles in blocks of 4 register tiles: the block's 16 transformed inputs and 16 products stay in L2.
+  const long tb = 4L * mr, blocks = (P + tb - 1) / tb;
+  const int threads = pool().size();
+  std::vector<std::vector<float>> vBufs(static_cast<size_t>(threads)), mBufs(static_cast<size_t>(threads));
+  parallelDynamic(blocks, [&](long block, int worker) {
+    std::vector<float>& vb = vBufs[worker];
+    std::vector<float>& mb = mBufs[worker];
+    vb.resize(static_cast<size_t>(16 * tb * C));
+    mb.resize(static_cast<size_t>(16 * tb * oPad));
+    float* V = vb.data();
+    float* M = mb.data();
+    const long first = block * tb, count = std::min(tb, P - first);
+    // Input transform V = Bᵀ·d·B (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]) per tile, vectorised over channels.
+    for (long t = 0; t < count; t++) {
+      const long p = first + t, b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
       const float* src[16];
       for (int r = 0; r < 4; r++)
         for (int s = 0; s < 4; s++) {
@@ -77,50 +187,53 @@ void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long out
           src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
         }
       float* dst[16];
-      for (int e = 0; e < 16; e++) dst[e] = V + (e * P + p) * C;
+      for (int e = 0; e < 16; e++) dst[e] = V + (e * tb + t) * C;
 #pragma GCC ivdep
       for (long j = 0; j < C; j++) {
-        float t[16];
+        float u[16];
         for (int s = 0; s < 4; s++) {
           float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
-          t[0 + s] = d0 - d2;
-          t[4 + s] = d1 + d2;
-          t[8 + s] = d2 - d1;
-          t[12 + s] = d1 - d3;
+          u[0 + s] = d0 - d2;
+          u[4 + s] = d1 + d2;
+          u[8 + s] = d2 - d1;
+          u[12 + s] = d1 - d3;
         }
         for (int r = 0; r < 4; r++) {
-          dst[r * 4 + 0][j] = t[r * 4 + 0] - t[r * 4 + 2];
-          dst[r * 4 + 1][j] = t[r * 4 + 1] + t[r * 4 + 2];
-          dst[r * 4 + 2][j] = t[r * 4 + 2] - t[r * 4 + 1];
-          dst[r * 4 + 3][j] = t[r * 4 + 1] - t[r * 4 + 3];
+          dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
+          dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
+          dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
+          dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
         }
       }
     }
-  });
-  for (int e = 0; e < 16; e++) {
-    const float* ve = V + e * P * C;
-    const float* ue = U + e * C * O;
-    gemmRowsIndirect(P, O, 1, C, [&](long r, const float** p) { p[0] = ve + r * C; }, &ue, rotated, M + e * P * O);
-  }
-  // Output transform Y = Aᵀ·m·A (Aᵀ = [1 1 1 0; 0 1 −1 −1]), keeping the tile's pixels inside the output.
-  parallelFor(P, 16, [&](long p0, long p1, int) {
-    std::vector<float> scratchRow(static_cast<size_t>(O));  // where the pixels outside the output go
-    for (long p = p0; p < p1; p++) {
-      const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
+    // The 16 products M_e = V_e · U_e, register tile by register tile; rows past `count` read zeros.
+    const float* rows[16 * 32];
+    for (long c0 = 0; c0 < C; c0 += kc) {
+      const long cl = std::min(kc, C - c0);
+      for (int e = 0; e < 16; e++) {
+        for (long t = 0; t < tb; t++) rows[t] = t < count ? V + (e * tb + t) * C : zeros.data();
+        const float* ue = Up + e * C * oPad + c0 * oPad;
+        for (long js = 0; js < slivers; js++)
+          for (long t0 = 0; t0 < tb; t0 += mr)
+            uk.rows(1, cl, rows + t0, c0, ue + js * cl * nr, M + (e * tb + t0) * oPad + js * nr, oPad, c0 > 0);
+      }
+    }
+    // Output transform Y = Aᵀ·m·A (Aᵀ = [1 1 1 0; 0 1 −1 −1]), keeping the tile's pixels inside the output.
+    std::vector<float> spill(static_cast<size_t>(O));
+    for (long t = 0; t < count; t++) {
+      const long p = first + t, b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
       const float* m[16];
-      for (int e = 0; e < 16; e++) m[e] = M + (e * P + p) * O;
+      for (int e = 0; e < 16; e++) m[e] = M + (e * tb + t) * oPad;
       float* out[4];
-      bool ok[4];
       for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++) {
           long oy = 2 * ty + i, ox = 2 * tx + j;
-          ok[i * 2 + j] = oy < outH && ox < outW;
-          out[i * 2 + j] = y + ((b * outH + std::min(oy, outH - 1)) * outW + std::min(ox, outW - 1)) * O;
+          out[i * 2 + j] = oy < outH && ox < outW ? y + ((b * outH + oy) * outW + ox) * O : spill.data();
         }
-      float* o00 = ok[0] ? out[0] : scratchRow.data();
-      float* o01 = ok[1] ? out[1] : scratchRow.data();
-      float* o10 = ok[2] ? out[2] : scratchRow.data();
-      float* o11 = ok[3] ? out[3] : scratchRow.data();
+      float* o00 = out[0];
+      float* o01 = out[1];
+      float* o10 = out[2];
+      float* o11 = out[3];
 #pragma GCC ivdep
       for (long j = 0; j < O; j++) {
         float s[2][4];
