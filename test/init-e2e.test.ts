@@ -14,7 +14,7 @@ interface TrainJson {
 
 /** Tiny settings per template, so one epoch takes seconds. */
 const TINY: Record<string, string[]> = {
-  'image-classification': ['trainer.epochs=1', 'data.trainSize=64', 'data.valSize=32', 'model.filters=[8,16]', 'trainer.batchSize=32'],
+  'image-classification': ['trainer.epochs=1', 'data.trainSize=64', 'data.valSize=32', 'model.widthMultiplier=0.125', 'trainer.batchSize=32'],
   'text-classification': ['trainer.epochs=1', 'data.trainSize=64', 'data.valSize=32', 'data.maxLength=16'],
   ner: ['trainer.epochs=1', 'data.trainSize=64', 'data.valSize=32', 'data.maxLength=16'],
 };

@@ -12,9 +12,10 @@ export const defaultSpaces: Record<string, SpaceSpecInput> = {
     'optimizer.lr': { type: 'loguniform', min: 1e-4, max: 1e-1 },
     'model.hiddenUnits': { type: 'choice', values: [[32], [64], [64, 64], [128, 64]] },
   },
+  // AdamW (the preset's optimizer): lr around its 3e-3, decoupled decay around its 0.01.
   'image-classification': {
-    'optimizer.lr': { type: 'loguniform', min: 1e-3, max: 0.3 },
-    'optimizer.weightDecay': { type: 'loguniform', min: 1e-5, max: 1e-2 },
+    'optimizer.lr': { type: 'loguniform', min: 3e-4, max: 3e-2 },
+    'optimizer.weightDecay': { type: 'loguniform', min: 1e-3, max: 1e-1 },
     'trainer.batchSize': { type: 'choice', values: [32, 64, 128] },
   },
 };
