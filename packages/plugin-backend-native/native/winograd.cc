@@ -15,7 +15,7 @@ namespace kiln {
 namespace {
 
 float* buffer(int slot, size_t n) {
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[4];
   std::vector<float>& v = buffers[slot];
   if (v.size() < n) v.resize(n);
   return v.data();
@@ -246,6 +246,91 @@ void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long out
         o01[j] = s[0][1] - s[0][2] - s[0][3];
         o10[j] = s[1][0] + s[1][1] + s[1][2];
         o11[j] = s[1][1] - s[1][2] - s[1][3];
+      }
+    }
+  });
+}
+
+// The filter gradient by F(3×3, 2×2), the transpose of the forward algorithm (Lavin & Gray §5):
+// dW = Gᵀ·[Σ_tiles (A·dy·Aᵀ) ⊙ (Bᵀ·x·B)]·G per channel pair, i.e. 16 GEMMs X_e = V_eᵀ · E_e over the tiles.
+void winogradBackpropFilter3x3(long batch, long inH, long inW, long C, long outH, long outW, long O, long padT,
+                               long padL, const float* x, const float* dy, float* df) {
+  const long tH = (outH + 1) / 2, tW = (outW + 1) / 2, P = batch * tH * tW;
+  float* V = buffer(1, static_cast<size_t>(16 * P * C));
+  float* E = buffer(2, static_cast<size_t>(16 * P * O));
+  float* X = buffer(3, static_cast<size_t>(16 * C * O));
+  const std::vector<float> zeros(static_cast<size_t>(std::max(C, O)), 0.f);
+  parallelFor(P, 16, [&](long p0, long p1, int) {
+    for (long p = p0; p < p1; p++) {
+      const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
+      const float* src[16];
+      for (int r = 0; r < 4; r++)
+        for (int s = 0; s < 4; s++) {
+          long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
+          src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
+        }
+      float* dst[16];
+      for (int e = 0; e < 16; e++) dst[e] = V + (e * P + p) * C;
+#pragma GCC ivdep
+      for (long j = 0; j < C; j++) {
+        float u[16];
+        for (int s = 0; s < 4; s++) {
+          float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
+          u[0 + s] = d0 - d2;
+          u[4 + s] = d1 + d2;
+          u[8 + s] = d2 - d1;
+          u[12 + s] = d1 - d3;
+        }
+        for (int r = 0; r < 4; r++) {
+          dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
+          dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
+          dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
+          dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
+        }
+      }
+      // E = A·e·Aᵀ with A = [1 0; 1 1; 1 −1; 0 −1] on the tile's 2×2 of dy (zero outside the output).
+      const float* g[4];
+      for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++) {
+          long oy = 2 * ty + i, ox = 2 * tx + k;
+          g[i * 2 + k] = oy < outH && ox < outW ? dy + ((b * outH + oy) * outW + ox) * O : zeros.data();
+        }
+      for (int e = 0; e < 16; e++) dst[e] = E + (e * P + p) * O;
+#pragma GCC ivdep
+      for (long j = 0; j < O; j++) {
+        float e00 = g[0][j], e01 = g[1][j], e10 = g[2][j], e11 = g[3][j];
+        float t[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};
+        for (int a = 0; a < 4; a++) {
+          dst[a * 4 + 0][j] = t[a][0];
+          dst[a * 4 + 1][j] = t[a][0] + t[a][1];
+          dst[a * 4 + 2][j] = t[a][0] - t[a][1];
+          dst[a * 4 + 3][j] = -t[a][1];
+        }
+      }
+    }
+  });
+  for (int e = 0; e < 16; e++) gemm(true, false, C, O, P, V + e * P * C, C, E + e * P * O, O, X + e * C * O, O, false);
+  // dW[ky][kx] = Σ_ab G[a][ky]·G[b][kx]·X_ab, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+  parallelFor(C, 4, [&](long c0, long c1, int) {
+    for (long c = c0; c < c1; c++) {
+      const float* xs[16];
+      for (int e = 0; e < 16; e++) xs[e] = X + (e * C + c) * O;
+      float* out[9];
+      for (int k = 0; k < 9; k++) out[k] = df + (k * C + c) * O;
+#pragma GCC ivdep
+      for (long j = 0; j < O; j++) {
+        float s[4][3];
+        for (int a = 0; a < 4; a++) {
+          float x0 = xs[a * 4][j], x1 = xs[a * 4 + 1][j], x2 = xs[a * 4 + 2][j], x3 = xs[a * 4 + 3][j];
+          s[a][0] = x0 + 0.5f * (x1 + x2);
+          s[a][1] = 0.5f * (x1 - x2);
+          s[a][2] = 0.5f * (x1 + x2) + x3;
+        }
+        for (int k = 0; k < 3; k++) {
+          out[k][j] = s[0][k] + 0.5f * (s[1][k] + s[2][k]);
+          out[3 + k][j] = 0.5f * (s[1][k] - s[2][k]);
+          out[6 + k][j] = 0.5f * (s[1][k] + s[2][k]) + s[3][k];
+        }
       }
     }
   });
