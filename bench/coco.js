@@ -13,16 +13,7 @@ const { mkdtempSync, writeFileSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { evaluateCoco } = require('../packages/plugin-coco/dist/index.js');
-
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32 } = require('../packages/core/dist');
 
 /** Images with GT boxes of mixed sizes (some crowd) and detections: jittered true boxes plus clutter. */
 function generate(images, categories, detectionsPerImage, seed) {

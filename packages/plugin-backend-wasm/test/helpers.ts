@@ -1,19 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { uniformArray } from '@kiln/core';
 import { CpuBackend } from '../src/cpu-backend';
 import { WasmBackend } from '../src/wasm-backend';
 
-/** Deterministic pseudo-random values in [-1, 1) (mulberry32), so cpu and wasm see the same inputs. */
+/** Deterministic pseudo-random values in [-1, 1), so cpu and wasm see the same inputs. */
 export function randomValues(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  return uniformArray(size, seed, -1, 1);
 }
 
 export interface Input {

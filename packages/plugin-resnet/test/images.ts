@@ -1,16 +1,7 @@
-/** Deterministic values in [0, 1) (mulberry32). */
-export function uniform(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
-}
+import { uniformArray } from '@kiln/core';
+
+/** Deterministic values in [0, 1). */
+export const uniform = (size: number, seed: number): Float32Array => uniformArray(size, seed);
 
 /**
  * `count` noisy side×side×3 images of 4 classes: class k has a bright square in quadrant k

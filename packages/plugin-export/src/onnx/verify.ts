@@ -1,24 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { TrainingError } from '@kiln/core';
+import { mulberry32, TrainingError } from '@kiln/core';
 
 export interface VerifyReport {
   maxAbsDiff: number;
   batchSizes: number[];
   tolerance: number;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so verification inputs are reproducible. */
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Smallest vocabulary of the Embedding layers, so integer sample inputs are valid ids. */
@@ -32,7 +20,7 @@ function idLimit(model: LayersModel): number {
 
 /** Sample inputs for each model input: standard-normal floats or valid integer ids, `batch` rows. */
 export function sampleInputs(model: LayersModel, batch: number, seed = 7): { data: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' }[] {
-  const next = rand(seed);
+  const next = mulberry32(seed); // reproducible verification inputs
   return model.inputs.map((input) => {
     const shape = [batch, ...input.shape.slice(1).map((d) => d ?? 4)];
     const n = shape.reduce((a, b) => a * b, 1);
@@ -100,7 +88,7 @@ export async function verifyOnnx(model: LayersModel, bytes: Uint8Array, inputNam
 
 /** BERT-style sample rows: ids in [0, vocab), right padding (row r has r fewer tokens), token types 0 then 1. */
 export function sampleTextInputs(batch: number, length: number, vocab: number, typeVocab: number, seed = 11): { ids: Int32Array; mask: Int32Array; types: Int32Array } {
-  const next = rand(seed);
+  const next = mulberry32(seed); // reproducible verification inputs
   const ids = new Int32Array(batch * length);
   const mask = new Int32Array(batch * length);
   const types = new Int32Array(batch * length);
