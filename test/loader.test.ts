@@ -77,12 +77,14 @@ describe('trainer.workers: reading and collating batches in worker threads', () 
     const victim = path.join(dir, 'images', 'middle', '2.png');
     const bytes = fs.readFileSync(victim);
     fs.writeFileSync(victim, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    const error = await train(config(2, { trainer: { epochs: 1, batchSize: 4, workers: 2 } }), { cwd: dir, logger: new MemoryLogger() }).catch((e: unknown) => e);
+    const logger = new MemoryLogger();
+    const error = await train(config(2, { trainer: { epochs: 1, batchSize: 4, workers: 2 } }), { cwd: dir, logger }).catch((e: unknown) => e);
     expect(KilnError.is(error)).toBe(true);
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).where).toContain(path.join('middle', '2.png'));
     const record = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'workers-2', 'run.json'), 'utf8'));
     expect(record.status).toBe('FAILED');
+    expect(logger.lines).toContainEqual({ level: 'warn', message: `run ${path.join('runs', 'workers-2')} FAILED before its first checkpoint` });
   }, 60_000);
 
   it('stops its threads when a step budget ends the run mid-epoch, so the process exits by itself', () => {

@@ -168,6 +168,17 @@ describe('Trainer', () => {
     expect(JSON.parse(fs.readFileSync(path.join(cwd, 'runs', 'nan', 'run.json'), 'utf8')).status).toBe('FAILED');
   });
 
+  it('says how to resume a run that failed after writing checkpoints', async () => {
+    const cwd = project();
+    const logger = new MemoryLogger();
+    // 16 steps an epoch: NaN from step 21, in epoch 2, after epoch 1's checkpoint.
+    const failed = run(base({ model: { type: 'linear', nanAfter: 20 }, trainer: { epochs: 3, batchSize: 16, maxBadSteps: 0 }, output: { name: 'late' } }), cwd, { logger });
+    await expect(failed).rejects.toThrow('training stopped at epoch 2, step 21');
+    expect(fs.existsSync(path.join(cwd, 'runs', 'late', 'checkpoints', 'last.safetensors'))).toBe(true);
+    const rel = path.join('runs', 'late');
+    expect(logger.lines).toContainEqual({ level: 'warn', message: `run ${rel} FAILED; its checkpoints are kept: after fixing the cause, continue with --resume ${rel}` });
+  });
+
   it('refuses to overwrite a run that has checkpoints', async () => {
     const cwd = project();
     await run(base({ output: { name: 'x' }, trainer: { epochs: 1, batchSize: 64 } }), cwd);

@@ -304,6 +304,10 @@ export async function trainResolved(resolved: ResolvedConfig, options: TrainOpti
   } catch (error) {
     record('FAILED', { endedAt: new Date().toISOString(), error: (error as Error).message });
     if (tracker) await tracker.endRun('FAILED').catch(() => undefined);
+    const rel = path.relative(cwd, runDir) || '.';
+    kernel.logger.warn(lastCheckpoint(runDir)
+      ? `run ${rel} FAILED; its checkpoints are kept: after fixing the cause, continue with --resume ${rel}`
+      : `run ${rel} FAILED before its first checkpoint`);
     throw error;
   } finally {
     if (options.handleSignals) {
