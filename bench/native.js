@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/native.js [--quick] [--rounds N] [--only sgemm,resnet,bert] [--no-torch] [--no-wasm] [--profile]`
+// `node bench/native.js [--quick] [--rounds N] [--only sgemm,resnet,bert,resnet-cpu] [--no-torch] [--no-wasm] [--profile]`
 // Kiln's native backend (packages/plugin-backend-native) against wasm and PyTorch (Debian python3-torch,
 // 2 threads), side by side in one run:
 //   SGEMM 512×512×512 and 2048×256×1024 (M×K×N) GFLOP/s: native (addon, and tf.matMul on kiln-native), wasm, torch;
@@ -7,6 +7,8 @@
 //   BERT-mini (L4/H256/A4/I1024, seq 128, batch 16, AdamW) training seq/s: native, wasm, torch (bench/native_torch.py).
 // The machine is shared, so engines run in interleaved rounds (native, wasm, torch, native, …), each model
 // measurement in its own process, and the medians are compared. --profile adds a per-kernel native ResNet step.
+// resnet-cpu (not in the default set): CPU time of one ResNet-18 step on ONE thread, native (KILN_NUM_THREADS=1)
+// against PyTorch (set_num_threads(1)): per-core efficiency, which other processes on the machine barely change.
 // Needs a build (`npm run build`) and the addon (built by `npm install`).
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -80,10 +82,16 @@ async function worker(kind, backend, steps) {
   step();
   const tensors = tf.memory().numTensors;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < steps; i++) step();
+  const cpuMs = [];
+  for (let i = 0; i < steps; i++) {
+    const c = process.cpuUsage();
+    step();
+    const d = process.cpuUsage(c);
+    cpuMs.push((d.user + d.system) / 1e3);
+  }
   const rate = (samples * steps) / seconds(t0);
   if (tf.memory().numTensors !== tensors) throw new Error(`tensor leak: ${tensors} → ${tf.memory().numTensors}`);
-  const out = { rate, threads: info.threads, isa: info.details?.isa };
+  const out = { rate, cpuMsPerStep: median(cpuMs), threads: info.threads, isa: info.details?.isa };
   if (flag('--profile')) {
     const { profileStep } = require('./lib/kernel-profile');
     const { stepMs, rows } = profileStep(step);
@@ -229,6 +237,24 @@ function model(kind, python, log) {
   return { samples, others, median: med, profile: profiled };
 }
 
+/** One-thread CPU time per ResNet-18 step, native and torch alternating. */
+function resnetCpu(python, log) {
+  const steps = QUICK ? 1 : 3;
+  const r = { native: [], torch: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const env = { ...process.env, KILN_NUM_THREADS: '1' };
+    const n = spawnSync(process.execPath, [__filename, '--worker', 'resnet', '--backend', 'native', '--steps', String(steps)], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+    if (n.status !== 0) throw new Error(n.stderr);
+    r.native.push(JSON.parse(n.stdout.trim().split('\n').pop()).cpuMsPerStep);
+    if (python) r.torch.push(spawnJson(python, [path.join(__dirname, 'native_torch.py'), 'resnet-cpu', '--batch', '64', '--steps', String(steps), '--threads', '1']).cpu_ms_per_step);
+  }
+  const med = { native: median(r.native), torch: r.torch.length ? median(r.torch) : undefined };
+  log(`ResNet-18 CIFAR, batch 64, one thread each: CPU ms per training step, median of ${ROUNDS}: native ${med.native.toFixed(0)}${med.torch ? `, torch ${med.torch.toFixed(0)}` : ''}`);
+  log(`  rounds: native [${r.native.map((v) => v.toFixed(0)).join(', ')}]${med.torch ? `; torch [${r.torch.map((v) => v.toFixed(0)).join(', ')}]` : ''}`);
+  if (med.torch) log(`  native/torch per-core throughput ${(med.torch / med.native).toFixed(2)}× (CPU time, insensitive to other processes)`);
+  return { samples: r, median: med };
+}
+
 async function main() {
   if (flag('--worker')) return worker(value('--worker'), value('--backend', 'native'), Number(value('--steps', '3')));
   const log = (s) => console.log(s);
@@ -240,6 +266,7 @@ async function main() {
   if (ONLY.includes('sgemm')) results.sgemm = await sgemm(python, log);
   if (ONLY.includes('resnet')) results.resnet = model('resnet', python, log);
   if (ONLY.includes('bert')) results.bert = model('bert', python, log);
+  if (ONLY.includes('resnet-cpu')) results.resnetCpu = resnetCpu(python, log);
   const out = value('--json');
   if (out) require('node:fs').writeFileSync(out, JSON.stringify(results, null, 2));
 }

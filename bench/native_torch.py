@@ -3,6 +3,9 @@
 Prints one JSON line. usage:
   python3 bench/native_torch.py sgemm --m 512 --k 512 --n 512 [--seconds 1.5] [--threads 2]
   python3 bench/native_torch.py bert [--batch 16] [--seq 128] [--steps 3] [--threads 2]
+  python3 bench/native_torch.py resnet-cpu --batch 64 [--steps 3] [--threads 1]
+resnet-cpu: the process CPU time of one ResNet-18 CIFAR training step (bench/resnet_torch.py's model, SGD
+momentum), median of --steps: unlike img/s it hardly moves when other processes share the cores.
 BERT-mini = google/bert_uncased_L-4_H-256_A-4 (hidden 256, 4 layers, 4 heads, intermediate 1024) with a
 sequence-classification head, written out here as Hugging Face's BertForSequenceClassification computes it.
 """
@@ -98,9 +101,38 @@ def bert(a):
     return {"train_seq_s": a.batch * a.steps / (time.perf_counter() - t), "params": sum(q.numel() for q in model.parameters())}
 
 
+def resnet_cpu(a):
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from resnet_torch import ResNet18Cifar
+
+    torch.manual_seed(0)
+    model = ResNet18Cifar()
+    x = torch.rand(a.batch, 3, 32, 32)
+    y = torch.randint(0, 10, (a.batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    step()
+    cpu, wall = [], []
+    for _ in range(a.steps):
+        c, w = time.process_time(), time.perf_counter()
+        step()
+        cpu.append((time.process_time() - c) * 1e3)
+        wall.append((time.perf_counter() - w) * 1e3)
+    return {"cpu_ms_per_step": sorted(cpu)[len(cpu) // 2], "wall_ms_per_step": sorted(wall)[len(wall) // 2]}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["sgemm", "bert"])
+    p.add_argument("what", choices=["sgemm", "bert", "resnet-cpu"])
     p.add_argument("--m", type=int, default=512)
     p.add_argument("--k", type=int, default=512)
     p.add_argument("--n", type=int, default=512)
@@ -111,7 +143,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    out = sgemm(a) if a.what == "sgemm" else bert(a)
+    out = sgemm(a) if a.what == "sgemm" else bert(a) if a.what == "bert" else resnet_cpu(a)
     out.update({"torch": torch.__version__, "threads": torch.get_num_threads()})
     print(json.dumps(out))
 
