@@ -112,7 +112,10 @@ void gemmRowsIndirect(long m, long n, long taps, long clen, const RowPointers& r
     }
   });
   const std::vector<float> zeros(static_cast<size_t>(clen), 0.f);
-  const long tiles = (m + mr - 1) / mr, groups = (tiles + kGroupTiles - 1) / kGroupTiles;
+  // Groups of up to kGroupTiles tiles, but at least ~4 per thread so small M (late layers) still balances.
+  const long tiles = (m + mr - 1) / mr;
+  const long groupTiles = std::max(1L, std::min(kGroupTiles, tiles / (4L * pool().size())));
+  const long groups = (tiles + groupTiles - 1) / groupTiles;
   const int threads = pool().size();
   std::vector<std::vector<const float*>> ptrTables(static_cast<size_t>(threads)), rowTables(static_cast<size_t>(threads));
   parallelDynamic(groups, [&](long group, int worker) {
@@ -122,7 +125,7 @@ void gemmRowsIndirect(long m, long n, long taps, long clen, const RowPointers& r
     row.resize(static_cast<size_t>(taps));
     alignas(64) float edge[16 * 32];
     {
-      const long g0 = group * kGroupTiles, g1 = std::min(tiles, g0 + kGroupTiles);
+      const long g0 = group * groupTiles, g1 = std::min(tiles, g0 + groupTiles);
       for (long tile = g0; tile < g1; tile++) {
         const float** dst = ptrs.data() + (tile - g0) * taps * mr;
         for (int i = 0; i < mr; i++) {
