@@ -275,6 +275,8 @@ void conv2d(const ConvGeom& g, const float* x, const float* f, float* y) {
 // The filter gradient's Winograd form keeps all tiles' transforms in memory: worth it up to this many output pixels
 // (CPU time, one thread: 8×8×256 1.2×, 4×4×512 1.8×; 16×16×128 0.9×, 32×32×64 0.6×).
 constexpr long kWinogradFilterPixels = 64;
+// Beyond that, the tile-blocked form (per-thread sums of 16·C·O products) while those sums stay in L2.
+long kWinogradBlockedFilterPairs = 1L << 30;
 
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df) {
   const long M = g.batch * g.outH * g.outW, K = g.fH * g.fW * g.inC, N = g.outC;
@@ -286,10 +288,15 @@ void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
     gemm(true, false, K, N, M, x, K, dy, N, df, N, false);
     return;
   }
-  if (winogradApplies(g.fH, g.fW, g.sH, g.sW, g.dH, g.dW, g.padT, g.padL, g.inC, g.outC, g.outH, g.outW) &&
-      g.outH * g.outW <= kWinogradFilterPixels) {
-    winogradBackpropFilter3x3(g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padT, g.padL, x, dy, df);
-    return;
+  if (winogradApplies(g.fH, g.fW, g.sH, g.sW, g.dH, g.dW, g.padT, g.padL, g.inC, g.outC, g.outH, g.outW)) {
+    if (g.outH * g.outW <= kWinogradFilterPixels) {
+      winogradBackpropFilter3x3(g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padT, g.padL, x, dy, df);
+      return;
+    }
+    if (g.outC % microKernel().nr == 0 && g.inC * g.outC <= kWinogradBlockedFilterPairs) {
+      winogradBackpropFilterBlocked3x3(g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.padT, g.padL, x, dy, df);
+      return;
+    }
   }
   if (g.inC % microKernel().nr == 0) {
     conv2dBackpropFilterIndirect(g, x, dy, df);

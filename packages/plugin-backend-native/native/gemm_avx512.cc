@@ -116,7 +116,13 @@ void dotsAvx512(long taps, long clen, const float* const* a, const float* const*
         for (long j = 0; j < cn; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mask, bt + j * clen + k), acc[j]);
       }
     }
-    for (long j = 0; j < cn; j++) out[c0 + j] = _mm512_reduce_add_ps(acc[j]);
+    for (long j = 0; j < cn; j++) {
+      alignas(64) float lanes[16];
+      _mm512_store_ps(lanes, acc[j]);
+      float sum = 0.f;
+      for (int l = 0; l < 16; l++) sum += lanes[l];
+      out[c0 + j] = sum;
+    }
   }
 }
 

@@ -22,6 +22,8 @@ void winogradConv3x3(long batch, long inH, long inW, long C, long outH, long out
                      const float* x, const float* f, bool rotated, float* y);
 void winogradBackpropFilter3x3(long batch, long inH, long inW, long C, long outH, long outW, long O, long padT,
                                long padL, const float* x, const float* dy, float* df);
+void winogradBackpropFilterBlocked3x3(long batch, long inH, long inW, long C, long outH, long outW, long O, long padT,
+                                      long padL, const float* x, const float* dy, float* df);
 void conv2dBackpropInput(const ConvGeom& g, const float* dy, const float* f, float* dx);
 void conv2dBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* df);
 void depthwiseConv2d(const ConvGeom& g, const float* x, const float* f, float* y);

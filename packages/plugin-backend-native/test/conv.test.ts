@@ -72,6 +72,9 @@ describeNative('native convolutions', () => {
     { x: [2, 5, 7, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' },
     { x: [1, 6, 7, 64], f: [3, 3, 64, 72], stride: 1, pad: 'valid' },
     { x: [1, 4, 5, 80], f: [3, 3, 80, 64], stride: 1, pad: explicit(2, 0, 1, 2) },
+    // > 64 output pixels: the tile-blocked Winograd filter gradient (a partial channel tile at 70).
+    { x: [1, 9, 9, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' },
+    { x: [1, 11, 10, 70], f: [3, 3, 70, 64], stride: 1, pad: 'valid' },
     // > 2¹⁷ channel pairs: the unblocked Winograd (all tiles per GEMM), K split in two blocks.
     { x: [1, 2, 2, 368], f: [3, 3, 368, 360], stride: 1, pad: 'same' },
     // ≤ 4 input channels: the input gradient as dot products (AVX-512), with and without a 16-float tail.
