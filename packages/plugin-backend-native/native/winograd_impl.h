@@ -87,11 +87,13 @@ void winogradConv3x3Impl(long batch, long inH, long inW, long C, long outH, long
         }
       }
     });
-    for (int e = 0; e < 16; e++) {
+    // The 16 GEMMs are independent and equal: one per thread at a time (each then runs serially inside)
+    // balances better than splitting each small-M GEMM over the threads.
+    parallelDynamic(16, [&](long e, int) {
       const float* ve = V + e * P * C;
       const float* ue = U + e * C * O;
       gemmRowsIndirect(P, O, 1, C, [&](long r, const float** p) { p[0] = ve + r * C; }, &ue, rotated, M + e * P * O);
-    }
+    });
     // Output transform Y = Aᵀ·m·A (Aᵀ = [1 1 1 0; 0 1 −1 −1]), keeping the tile's pixels inside the output.
     parallelFor(P, 16, [&](long p0, long p1, int) {
       std::vector<float> scratchRow(static_cast<size_t>(O));  // where the pixels outside the output go
@@ -318,7 +320,7 @@ void winogradBackpropFilter3x3Impl(long batch, long inH, long inW, long C, long 
       }
     }
   });
-  for (int e = 0; e < 16; e++) gemm(true, false, C, O, P, V + e * P * C, C, E + e * P * O, O, X + e * C * O, O, false);
+  parallelDynamic(16, [&](long e, int) { gemm(true, false, C, O, P, V + e * P * C, C, E + e * P * O, O, X + e * C * O, O, false); });
   filterFromProducts(X, C, O, df);
 }
 
