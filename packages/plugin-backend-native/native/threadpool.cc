@@ -2,11 +2,38 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 
 namespace kiln {
 
 static thread_local bool insideTask = false;
+
+namespace {
+
+// How long a worker (or the caller) spins for the next job (or the workers' finish) before sleeping.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or kSpin has passed; true when done() became true.
+template <typename Done>
+bool spinUntil(Done done) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 1;; i++) {
+    if (done()) return true;
+    cpuRelax();
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() - start > kSpin) return done();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
   for (int w = 1; w < threads_; w++) workers_.emplace_back([this, w] { work(w); });
@@ -15,7 +42,7 @@ ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -24,22 +51,23 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::work(int worker) {
   long seen = 0;
   for (;;) {
-    const std::function<void(int, int)>* job;
-    int tasks;
-    {
+    auto fresh = [&] { return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
+    if (!spinUntil(fresh)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      tasks = tasks_;
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, fresh);
+      sleepers_.fetch_sub(1);
     }
+    if (stop_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const std::function<void(int, int)>* job = job_.load(std::memory_order_acquire);
+    const int tasks = tasks_.load(std::memory_order_acquire);
     insideTask = true;
     for (int t = worker; t < tasks; t += threads_) (*job)(t, worker);
     insideTask = false;
-    {
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--active_ == 0) done_.notify_one();
+      if (callerWaiting_) done_.notify_one();
     }
   }
 }
@@ -50,22 +78,28 @@ void ThreadPool::run(int tasks, const std::function<void(int, int)>& fn) {
     for (int t = 0; t < tasks; t++) fn(t, 0);
     return;
   }
+  job_.store(&fn, std::memory_order_release);
+  tasks_.store(tasks, std::memory_order_release);
+  active_.store(threads_ - 1, std::memory_order_release);
   {
+    // Under the mutex: a worker between its check and its wait cannot miss the new generation.
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    tasks_ = tasks;
-    active_ = threads_ - 1;
-    generation_++;
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  wake_.notify_all();
+  if (sleepers_.load() > 0) wake_.notify_all();
   // Static assignment (task t on worker t mod size): a caller that grabbed every task before the
   // workers woke would serialise short kernels.
   insideTask = true;
   for (int t = 0; t < tasks; t += threads_) fn(t, 0);
   insideTask = false;
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return active_ == 0; });
-  job_ = nullptr;
+  auto finished = [&] { return active_.load(std::memory_order_acquire) == 0; };
+  if (!spinUntil(finished)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    callerWaiting_ = true;
+    done_.wait(lock, finished);
+    callerWaiting_ = false;
+  }
+  job_.store(nullptr, std::memory_order_release);
 }
 
 int configuredThreads() {

@@ -22,14 +22,18 @@ class ThreadPool {
   void work(int worker);
   int threads_;
   std::vector<std::thread> workers_;
+  // Workers and the caller spin briefly before sleeping on these: waking a sleeping thread costs tens of µs
+  // (more in a VM), as much as a whole element-wise kernel on a million floats.
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(int, int)>* job_ = nullptr;
-  int tasks_ = 0;
-  int active_ = 0;
-  long generation_ = 0;
-  bool stop_ = false;
+  std::atomic<const std::function<void(int, int)>*> job_{nullptr};
+  std::atomic<int> tasks_{0};
+  std::atomic<int> active_{0};
+  std::atomic<long> generation_{0};
+  std::atomic<int> sleepers_{0};
+  bool callerWaiting_ = false;  // guarded by mutex_
+  std::atomic<bool> stop_{false};
 };
 
 ThreadPool& pool();
