@@ -36,7 +36,7 @@ export class FusedBatchNormalization extends BatchNormalizationBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor | tf.Tensor[] {
     const state = this as unknown as BatchNormState;
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
-    const training = kwargs.training === true;
+    const training = Boolean(kwargs.training);  // truthy, as the stock layer tests it
     const lastAxis = input !== undefined && (state.axis === -1 || state.axis === input.rank - 1);
     if (!training || !lastAxis || (Array.isArray(inputs) && inputs.length !== 1) || !state.center || !state.scale) return super.call(inputs, kwargs);
     return tf.tidy(() => {
