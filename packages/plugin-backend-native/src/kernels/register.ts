@@ -71,7 +71,10 @@ export function registerNativeBackend(addon: NativeAddon): string[] {
     attachPool(backend, bufferPool);
     return backend;
   }, 1);
+  // Kiln's own kernels are registered below; another plugin may have given `cpu` one of them (the wasm plugin's KilnGlobalNorm).
+  const own = new Set([RELU_GRAD, GLOBAL_NORM_KERNEL, BATCH_NORM_GRAD, KILN_BATCH_NORM_TRAIN, KILN_BATCH_NORM_TRAIN_GRAD]);
   for (const config of tf.getKernelsForBackend('cpu')) {
+    if (own.has(config.kernelName)) continue;
     const native = NATIVE_KERNELS[config.kernelName];
     const js = config.kernelFunc;
     const kernelFunc: KernelFunc = native === undefined ? js : (args) => native(args, addon) ?? js(args);
