@@ -133,7 +133,8 @@ void conv2dBackpropFilterIndirect(const ConvGeom& g, const float* x, const float
     }
   };
   if (byPixels) {
-    parallelDynamic((P + kcP - 1) / kcP, [&](long block, int worker) {
+    // Static: each worker's partial filter gradient sums the same pixel blocks in the same order every run.
+    parallelStatic((P + kcP - 1) / kcP, [&](long block, int worker) {
       const long p0 = block * kcP;
       run(p0, std::min(kcP, P - p0), 0, jobs, dwt + dwtSize * worker, used[worker] != 0, worker);
       used[worker] = 1;

@@ -140,6 +140,13 @@ void parallelFor(long n, long minChunk, const std::function<void(long, long, int
 
 namespace kiln {
 
+void parallelStatic(long n, const std::function<void(long, int)>& fn) {
+  // At most one chunk per thread, and run() puts task t on worker t: a chunk's worker is fixed.
+  parallelFor(n, 1, [&](long begin, long end, int worker) {
+    for (long i = begin; i < end; i++) fn(i, worker);
+  });
+}
+
 void parallelDynamic(long n, const std::function<void(long, int)>& fn) {
   if (n <= 0) return;
   std::atomic<long> next{0};

@@ -43,6 +43,11 @@ int configuredThreads();
 // uneven items and cores slowed by other processes (big kernels whose items are ≥ ~100 µs each).
 void parallelDynamic(long n, const std::function<void(long, int)>& fn);
 
+// Runs fn(i, worker) for every i in [0, n), each worker taking one fixed contiguous range in increasing
+// order. For reductions into per-worker partial sums: which items a worker sums, and in what order, depends
+// only on n and the thread count, so results are the same from run to run (parallelDynamic's are not).
+void parallelStatic(long n, const std::function<void(long, int)>& fn);
+
 // Splits [0, n) into at most pool().size() * oversplit contiguous chunks and runs them.
 void parallelFor(long n, long minChunk, const std::function<void(long, long, int)>& fn, int oversplit = 1);
 

@@ -340,7 +340,8 @@ void winogradBackpropFilterBlocked3x3Impl(long batch, long inH, long inW, long C
   std::vector<char> used(static_cast<size_t>(threads), 0);
   const std::vector<float> zeros(static_cast<size_t>(std::max(C, O)), 0.f);
   std::vector<std::vector<float>> scratch(static_cast<size_t>(threads));
-  parallelDynamic((P + tb - 1) / tb, [&](long block, int worker) {
+  // Static: each worker's partial sum X covers the same tile blocks in the same order every run (deterministic).
+  parallelStatic((P + tb - 1) / tb, [&](long block, int worker) {
     std::vector<float>& s = scratch[worker];
     s.resize(static_cast<size_t>(16 * cPad * tb + 16 * tb * O + 16 * C));
     float* Vp = s.data();                // [e][c tile][t][mr]

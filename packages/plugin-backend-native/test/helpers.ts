@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { uniformArray } from '@kiln/core';
 import { loadAddon } from '../src/addon';
 import { NativeBackend } from '../src/native-backend';
 import { NATIVE_TF_BACKEND } from '../src/kernels/register';
@@ -19,18 +20,9 @@ export async function activateNative(): Promise<void> {
   (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
 }
 
-/** Deterministic pseudo-random values in [-1, 1) (mulberry32), so both backends see the same inputs. */
+/** Deterministic pseudo-random values in [-1, 1), so both backends see the same inputs. */
 export function randomValues(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  return uniformArray(size, seed, -1, 1);
 }
 
 export function rand(shape: number[], seed: number): tf.Tensor {

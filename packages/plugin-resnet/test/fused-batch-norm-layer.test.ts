@@ -2,19 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { CpuBackend } from '@kiln/plugin-backend-wasm';
 import { NativeBackend } from '@kiln/plugin-backend-native';
+import { uniformArray } from '@kiln/core';
 import { FusedBatchNormalization } from '../src/fused-batch-norm-layer';
 
-/** Deterministic values in [-1, 1) (mulberry32). */
-function values(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length: size }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  });
-}
+/** Deterministic values in [-1, 1). */
+const values = (size: number, seed: number): Float32Array => uniformArray(size, seed, -1, 1);
 
 function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let diff = 0;
