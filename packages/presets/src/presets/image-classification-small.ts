@@ -3,9 +3,8 @@ import type { KilnConfigInput } from '@kiln/core';
 /**
  * `image-classification` with a small CNN instead of the ResNet (three conv → batch-norm →
  * ReLU → max-pool blocks of 32/64/128 filters, global average pooling, a 64-unit dense layer;
- * 0.10 M parameters) for 8 epochs: about twice as fast per epoch, for quick experiments and
- * small machines. Measured on the shapes set: val accuracy 0.95 (best 0.954) in 44 s on the
- * native backend and 71 s on wasm.
+ * 0.10 M parameters), AdamW 3e-3, for 8 epochs: for quick experiments and small machines.
+ * Measured on the shapes set: val accuracy 0.980 (best 0.982) in 24 s on the native backend.
  */
 const imageClassificationSmall: KilnConfigInput = {
   extends: '@kiln/presets/image-classification',
