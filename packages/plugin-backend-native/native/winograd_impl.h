@@ -15,6 +15,39 @@ float* buffer(int slot, size_t n) {
 
 }  // namespace
 
+// The 16 rows (C channels each) under the 4×4 input window of tile (b, ty, tx) (tiles step 2), `zeros` outside
+// the image.
+inline __attribute__((always_inline)) void tileWindow(const float* x, const float* zeros, long b, long ty, long tx, long inH,
+                                                      long inW, long C, long padT, long padL, const float* src[16]) {
+  for (int r = 0; r < 4; r++)
+    for (int s = 0; s < 4; s++) {
+      const long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
+      src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros : x + ((b * inH + iy) * inW + ix) * C;
+    }
+}
+
+// Input transform V = Bᵀ·d·B (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]) of one tile, vectorised over channels:
+// dst[e][j] for the 16 positions e and channels j < C.
+inline __attribute__((always_inline)) void inputTransform(const float* const src[16], float* const dst[16], long C) {
+#pragma GCC ivdep
+  for (long j = 0; j < C; j++) {
+    float u[16];
+    for (int s = 0; s < 4; s++) {
+      const float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
+      u[0 + s] = d0 - d2;
+      u[4 + s] = d1 + d2;
+      u[8 + s] = d2 - d1;
+      u[12 + s] = d1 - d3;
+    }
+    for (int r = 0; r < 4; r++) {
+      dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
+      dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
+      dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
+      dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
+    }
+  }
+}
+
 
 // y[b, oy, ox, o] = Σ x[b, oy − padT + ky, ox − padL + kx, c] · w(ky, kx, c, o), w = f[ky][kx][c][o] or, for the
 // input gradient (rotated), f[2 − ky][2 − kx][o][c] (f then has C·O laid out as [O][C]).
@@ -61,30 +94,10 @@ void winogradConv3x3Impl(long batch, long inH, long inW, long C, long outH, long
       for (long p = p0; p < p1; p++) {
         const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
         const float* src[16];
-        for (int r = 0; r < 4; r++)
-          for (int s = 0; s < 4; s++) {
-            long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
-            src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
-          }
+        tileWindow(x, zeros.data(), b, ty, tx, inH, inW, C, padT, padL, src);
         float* dst[16];
         for (int e = 0; e < 16; e++) dst[e] = V + (e * P + p) * C;
-  #pragma GCC ivdep
-        for (long j = 0; j < C; j++) {
-          float t[16];
-          for (int s = 0; s < 4; s++) {
-            float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
-            t[0 + s] = d0 - d2;
-            t[4 + s] = d1 + d2;
-            t[8 + s] = d2 - d1;
-            t[12 + s] = d1 - d3;
-          }
-          for (int r = 0; r < 4; r++) {
-            dst[r * 4 + 0][j] = t[r * 4 + 0] - t[r * 4 + 2];
-            dst[r * 4 + 1][j] = t[r * 4 + 1] + t[r * 4 + 2];
-            dst[r * 4 + 2][j] = t[r * 4 + 2] - t[r * 4 + 1];
-            dst[r * 4 + 3][j] = t[r * 4 + 1] - t[r * 4 + 3];
-          }
-        }
+        inputTransform(src, dst, C);
       }
     });
     // The 16 GEMMs are independent and equal: one per thread at a time (each then runs serially inside)
@@ -165,30 +178,10 @@ void winogradConv3x3Impl(long batch, long inH, long inW, long C, long outH, long
     for (long t = 0; t < count; t++) {
       const long p = first + t, b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
       const float* src[16];
-      for (int r = 0; r < 4; r++)
-        for (int s = 0; s < 4; s++) {
-          long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
-          src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
-        }
+      tileWindow(x, zeros.data(), b, ty, tx, inH, inW, C, padT, padL, src);
       float* dst[16];
       for (int e = 0; e < 16; e++) dst[e] = V + (e * tb + t) * C;
-#pragma GCC ivdep
-      for (long j = 0; j < C; j++) {
-        float u[16];
-        for (int s = 0; s < 4; s++) {
-          float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
-          u[0 + s] = d0 - d2;
-          u[4 + s] = d1 + d2;
-          u[8 + s] = d2 - d1;
-          u[12 + s] = d1 - d3;
-        }
-        for (int r = 0; r < 4; r++) {
-          dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
-          dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
-          dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
-          dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
-        }
-      }
+      inputTransform(src, dst, C);
     }
     // The 16 products M_e = V_e · U_e, register tile by register tile; rows past `count` read zeros.
     const float* rows[16 * 32];
@@ -275,30 +268,10 @@ void winogradBackpropFilter3x3Impl(long batch, long inH, long inW, long C, long 
     for (long p = p0; p < p1; p++) {
       const long b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
       const float* src[16];
-      for (int r = 0; r < 4; r++)
-        for (int s = 0; s < 4; s++) {
-          long iy = 2 * ty - padT + r, ix = 2 * tx - padL + s;
-          src[r * 4 + s] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
-        }
+      tileWindow(x, zeros.data(), b, ty, tx, inH, inW, C, padT, padL, src);
       float* dst[16];
       for (int e = 0; e < 16; e++) dst[e] = V + (e * P + p) * C;
-#pragma GCC ivdep
-      for (long j = 0; j < C; j++) {
-        float u[16];
-        for (int s = 0; s < 4; s++) {
-          float d0 = src[s][j], d1 = src[4 + s][j], d2 = src[8 + s][j], d3 = src[12 + s][j];
-          u[0 + s] = d0 - d2;
-          u[4 + s] = d1 + d2;
-          u[8 + s] = d2 - d1;
-          u[12 + s] = d1 - d3;
-        }
-        for (int r = 0; r < 4; r++) {
-          dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
-          dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
-          dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
-          dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
-        }
-      }
+      inputTransform(src, dst, C);
       // E = A·e·Aᵀ with A = [1 0; 1 1; 1 −1; 0 −1] on the tile's 2×2 of dy (zero outside the output).
       const float* g[4];
       for (int i = 0; i < 2; i++)
@@ -351,30 +324,10 @@ void winogradBackpropFilterBlocked3x3Impl(long batch, long inH, long inW, long C
     for (long t = 0; t < count; t++) {
       const long p = first + t, b = p / (tH * tW), rem = p % (tH * tW), ty = rem / tW, tx = rem % tW;
       const float* src[16];
-      for (int r = 0; r < 4; r++)
-        for (int q = 0; q < 4; q++) {
-          long iy = 2 * ty - padT + r, ix = 2 * tx - padL + q;
-          src[r * 4 + q] = (iy < 0 || iy >= inH || ix < 0 || ix >= inW) ? zeros.data() : x + ((b * inH + iy) * inW + ix) * C;
-        }
+      tileWindow(x, zeros.data(), b, ty, tx, inH, inW, C, padT, padL, src);
       float* dst[16];
       for (int e = 0; e < 16; e++) dst[e] = row + e * C;
-#pragma GCC ivdep
-      for (long j = 0; j < C; j++) {
-        float u[16];
-        for (int q = 0; q < 4; q++) {
-          float d0 = src[q][j], d1 = src[4 + q][j], d2 = src[8 + q][j], d3 = src[12 + q][j];
-          u[0 + q] = d0 - d2;
-          u[4 + q] = d1 + d2;
-          u[8 + q] = d2 - d1;
-          u[12 + q] = d1 - d3;
-        }
-        for (int r = 0; r < 4; r++) {
-          dst[r * 4 + 0][j] = u[r * 4 + 0] - u[r * 4 + 2];
-          dst[r * 4 + 1][j] = u[r * 4 + 1] + u[r * 4 + 2];
-          dst[r * 4 + 2][j] = u[r * 4 + 2] - u[r * 4 + 1];
-          dst[r * 4 + 3][j] = u[r * 4 + 1] - u[r * 4 + 3];
-        }
-      }
+      inputTransform(src, dst, C);
       for (int e = 0; e < 16; e++)
         for (long ct = 0; ct < cTiles; ct++) {
           float* to = Vp + ((e * cTiles + ct) * tb + t) * mr;
