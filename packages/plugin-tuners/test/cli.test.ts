@@ -1,24 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '@kiln/cli';
-import { cleanup, requireBuilt, SPACE, tempDir } from './helpers';
+import { cleanup, kiln, requireBuilt, SPACE, tempDir } from './helpers';
 
 beforeAll(requireBuilt);
 
 afterAll(cleanup);
-
-/** `kiln …` in-process (plugins load from the workspace: @kiln/plugin-tuners must be built). */
-async function kiln(cwd: string, ...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, cwd });
-  return { code, stdout: out, stderr: err };
-}
 
 function project(tune: Record<string, unknown>): string {
   const dir = tempDir();

@@ -1,11 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { KilnError, MemoryLogger } from '@kiln/core';
-import { main } from '@kiln/cli';
 import { RedisExecutor, runTrial, tune, type StudyData, type TrialJob, type TuneBlockInput } from '../src';
-import { cleanup, mlflowRun, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
+import { cleanup, kiln, mlflowRun, requireBuilt, SPACE, tempDir, tinyConfig } from './helpers';
 import { freePort, spawnWorker, startRedis, type RedisServer, type WorkerProcess } from './redis';
 
 // A real redis-server per file and `kiln worker` processes (the built CLI): trials cross process boundaries.
@@ -213,17 +211,6 @@ describe('kiln worker processes on one Redis', () => {
 });
 
 describe('the CLI', () => {
-  async function kiln(cwd: string, ...argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    const code = await main(argv, { stdout, stderr, cwd });
-    return { code, stdout: out, stderr: err };
-  }
-
   it('kiln tune --redis runs the study on the workers; kiln worker without --redis says what it needs', async () => {
     const dir = tempDir();
     const { output: _output, ...config } = tinyConfig(dir, { ...RANDOM, tuner: { type: 'random', trials: 3, epochs: 1 } });

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '@kiln/cli';
 import type { TuneConfigInput, TuneBlockInput } from '../src';
 
 export const dirs: string[] = [];
@@ -55,4 +57,16 @@ export function mlflowRun(mlruns: string, runId: string) {
     metric: (key: string) => Number(read('metrics', key).trim().split('\n').pop()!.split(' ')[1]),
     status: () => /status: (\d+)/.exec(fs.readFileSync(path.join(dir, 'meta.yaml'), 'utf8'))![1],
   };
+}
+
+/** `kiln …` in-process (plugins load from the workspace: @kiln/plugin-tuners must be built). */
+export async function kiln(cwd: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(argv, { stdout, stderr, cwd });
+  return { code, stdout: out, stderr: err };
 }
