@@ -49,6 +49,32 @@ inline __attribute__((always_inline)) void inputTransform(const float* const src
 }
 
 
+// The 2×2 of dy (O channels each) that tile (b, ty, tx) produced, `zeros` past the output's edge.
+inline __attribute__((always_inline)) void dyWindow(const float* dy, const float* zeros, long b, long ty, long tx, long outH,
+                                                    long outW, long O, const float* g[4]) {
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 2; k++) {
+      const long oy = 2 * ty + i, ox = 2 * tx + k;
+      g[i * 2 + k] = oy < outH && ox < outW ? dy + ((b * outH + oy) * outW + ox) * O : zeros;
+    }
+}
+
+// E = A·e·Aᵀ (A = [1 0; 1 1; 1 −1; 0 −1]) of a tile's 2×2 of dy, vectorised over channels: dst[e][j] for the 16
+// positions e and channels j < O.
+inline __attribute__((always_inline)) void dyTransform(const float* const g[4], float* const dst[16], long O) {
+#pragma GCC ivdep
+  for (long j = 0; j < O; j++) {
+    const float e00 = g[0][j], e01 = g[1][j], e10 = g[2][j], e11 = g[3][j];
+    const float v[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};
+    for (int a = 0; a < 4; a++) {
+      dst[a * 4 + 0][j] = v[a][0];
+      dst[a * 4 + 1][j] = v[a][0] + v[a][1];
+      dst[a * 4 + 2][j] = v[a][0] - v[a][1];
+      dst[a * 4 + 3][j] = -v[a][1];
+    }
+  }
+}
+
 // y[b, oy, ox, o] = Σ x[b, oy − padT + ky, ox − padL + kx, c] · w(ky, kx, c, o), w = f[ky][kx][c][o] or, for the
 // input gradient (rotated), f[2 − ky][2 − kx][o][c] (f then has C·O laid out as [O][C]).
 void winogradConv3x3Impl(long batch, long inH, long inW, long C, long outH, long outW, long O, long padT, long padL,
@@ -274,23 +300,9 @@ void winogradBackpropFilter3x3Impl(long batch, long inH, long inW, long C, long 
       inputTransform(src, dst, C);
       // E = A·e·Aᵀ with A = [1 0; 1 1; 1 −1; 0 −1] on the tile's 2×2 of dy (zero outside the output).
       const float* g[4];
-      for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 2; k++) {
-          long oy = 2 * ty + i, ox = 2 * tx + k;
-          g[i * 2 + k] = oy < outH && ox < outW ? dy + ((b * outH + oy) * outW + ox) * O : zeros.data();
-        }
+      dyWindow(dy, zeros.data(), b, ty, tx, outH, outW, O, g);
       for (int e = 0; e < 16; e++) dst[e] = E + (e * P + p) * O;
-#pragma GCC ivdep
-      for (long j = 0; j < O; j++) {
-        float e00 = g[0][j], e01 = g[1][j], e10 = g[2][j], e11 = g[3][j];
-        float t[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};
-        for (int a = 0; a < 4; a++) {
-          dst[a * 4 + 0][j] = t[a][0];
-          dst[a * 4 + 1][j] = t[a][0] + t[a][1];
-          dst[a * 4 + 2][j] = t[a][0] - t[a][1];
-          dst[a * 4 + 3][j] = -t[a][1];
-        }
-      }
+      dyTransform(g, dst, O);
     }
   });
   parallelDynamic(16, [&](long e, int) { gemm(true, false, C, O, P, V + e * P * C, C, E + e * P * O, O, X + e * C * O, O, false); });
@@ -337,23 +349,9 @@ void winogradBackpropFilterBlocked3x3Impl(long batch, long inH, long inW, long C
           for (; i < mr; i++) to[i] = 0.f;
         }
       const float* g[4];
-      for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 2; k++) {
-          long oy = 2 * ty + i, ox = 2 * tx + k;
-          g[i * 2 + k] = oy < outH && ox < outW ? dy + ((b * outH + oy) * outW + ox) * O : zeros.data();
-        }
+      dyWindow(dy, zeros.data(), b, ty, tx, outH, outW, O, g);
       for (int e = 0; e < 16; e++) dst[e] = E + (e * tb + t) * O;
-#pragma GCC ivdep
-      for (long j = 0; j < O; j++) {
-        float e00 = g[0][j], e01 = g[1][j], e10 = g[2][j], e11 = g[3][j];
-        float v[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};
-        for (int a = 0; a < 4; a++) {
-          dst[a * 4 + 0][j] = v[a][0];
-          dst[a * 4 + 1][j] = v[a][0] + v[a][1];
-          dst[a * 4 + 2][j] = v[a][0] - v[a][1];
-          dst[a * 4 + 3][j] = -v[a][1];
-        }
-      }
+      dyTransform(g, dst, O);
     }
     float* X = parts + xSize * worker;
     const bool acc = used[worker] != 0;
