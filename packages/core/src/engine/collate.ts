@@ -72,7 +72,7 @@ export function chunksOf(indices: readonly number[], batchSize: number): number[
 }
 
 /** Batches of `indices` in order, collated on this thread; the last batch may be smaller. */
-export function* batchesOf(dataset: Dataset, indices: number[], batchSize: number, weightOf?: (i: number) => number): Generator<Batch> {
+export function* batchesOf(dataset: Dataset, indices: readonly number[], batchSize: number, weightOf?: (i: number) => number): Generator<Batch> {
   for (const chunk of chunksOf(indices, batchSize)) {
     yield collate(chunk.map((i) => dataset.get(i)), dataset.info, chunk, weightOf ? chunk.map(weightOf) : undefined);
   }

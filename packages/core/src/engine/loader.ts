@@ -25,7 +25,7 @@ export class InlineLoader implements BatchLoader {
   readonly description = 'in-process (trainer.workers: 0)';
 
   async *batches(dataset: Dataset, indices: readonly number[], batchSize: number, weightOf?: (index: number) => number): AsyncGenerator<Batch, void, undefined> {
-    yield* batchesOf(dataset, [...indices], batchSize, weightOf);
+    yield* batchesOf(dataset, indices, batchSize, weightOf);
   }
 
   async close(): Promise<void> {}
@@ -242,7 +242,7 @@ export class WorkerLoader implements BatchLoader {
     const split = this.options.splits.get(dataset);
     if (split === undefined) {
       // A dataset the workers do not have (built programmatically): collate it here.
-      yield* batchesOf(dataset, [...indices], batchSize, weightOf);
+      yield* batchesOf(dataset, indices, batchSize, weightOf);
       return;
     }
     const threads = await this.start();
